@@ -1,0 +1,78 @@
+//! The config file as written (`bridge.toml`): strict serde types. Paths
+//! are relative to the config file's directory unless absolute.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub gateway: GatewayDto,
+    pub issuer: IssuerDto,
+    pub paths: PathsDto,
+    pub signer: SignerDto,
+    pub pseudonym: PseudonymDto,
+    /// Keyed by trust domain id (`MO`, `CN-GD`).
+    pub trust: BTreeMap<String, TrustDomainDto>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayDto {
+    /// The gateway id: every assertion's `aud` must equal it.
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerDto {
+    /// Name of the issuing body (证照颁发机构).
+    pub name: String,
+    /// The issuing body's 统一社会信用代码 (GB 32100, checked).
+    pub uscc: String,
+    /// The defining body's USCC: licence type codes are this + 3 digits.
+    pub defining_body_uscc: String,
+    /// GB/T 2260 area code (6 digits).
+    pub area_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsDto {
+    pub policies: String,
+    pub mappings: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerDto {
+    /// PEM SM2 certificate of the bridge signer.
+    pub certificate: String,
+    /// PKCS#8 PEM SM2 private key (env `HENGQIN_SIGNER_KEY` overrides).
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymDto {
+    /// File holding 32 random bytes in hex (env `HENGQIN_PSEUDONYM_KEY` overrides).
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustDomainDto {
+    /// `file:<path>` or `https://…`.
+    pub source: String,
+    /// Lower-case hex SHA-256 of each pinned list signer certificate's DER (1 or 2).
+    pub signer_pins: Vec<String>,
+    /// Poll interval in seconds (default 60).
+    #[serde(default)]
+    pub refresh_seconds: Option<u64>,
+    /// After this many seconds without a fresh list the domain fails closed.
+    #[serde(default)]
+    pub max_staleness_seconds: Option<u64>,
+    /// When true a missing or expired CRL for a chain fails closed.
+    #[serde(default)]
+    pub require_revocation: bool,
+}

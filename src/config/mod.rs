@@ -1,0 +1,2 @@
+//! Server configuration.
+pub mod dto;

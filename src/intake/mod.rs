@@ -1,0 +1,90 @@
+//! Wire → [`Presented`]: the `mo-eid+jwt` profile's framing and header rules
+//! (DESIGN §2). No trust decisions here: nothing is verified, only shaped.
+//!
+//! Order inside intake follows DESIGN §7: size → framing (segments,
+//! base64url, JSON, duplicate names, nesting) → header (`alg`, `typ`,
+//! `crit`, `x5c` shape and the leaf's key type against `alg`). Claim syntax
+//! is checked later, after the signature, by [`parse_claims`].
+
+mod claims;
+
+pub use claims::*;
+
+use crate::model::Reason;
+
+/// Largest accepted compact JWS, in bytes.
+pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+/// Deepest accepted JSON nesting (objects and arrays).
+pub const MAX_JSON_DEPTH: usize = 16;
+/// Most certificates accepted in `x5c`.
+pub const MAX_X5C: usize = 4;
+/// The only accepted `typ`.
+pub const TYP: &str = "mo-eid+jwt";
+
+/// The signature algorithms of the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// ECDSA P-256 SHA-256, raw `r‖s` (64 bytes).
+    Es256,
+    /// RSASSA-PSS SHA-256, MGF1-SHA-256, salt 32, RSA ≥ 2048.
+    Ps256,
+    /// RSASSA-PKCS1-v1_5 SHA-256, RSA ≥ 2048.
+    Rs256,
+}
+
+/// The JOSE header, shape-checked.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub alg: Alg,
+    pub kid: Option<String>,
+    /// DER certificates, leaf first, 1..=MAX_X5C entries, each parseable.
+    pub x5c: Vec<Vec<u8>>,
+}
+
+/// An assertion that passed framing and header checks.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub header: Header,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`: what the signature covers.
+    pub signing_input: Vec<u8>,
+    /// The decoded payload: valid JSON, no duplicate names, depth ≤ 16.
+    pub payload: Vec<u8>,
+    /// The decoded signature bytes.
+    pub signature: Vec<u8>,
+    /// Lower-case hex SHA-256 of the compact JWS's ASCII bytes.
+    pub source_sha256: String,
+}
+
+/// Why intake refused an assertion. Messages never carry claim values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntakeError {
+    #[error("assertion is over {MAX_ASSERTION_BYTES} bytes")]
+    TooLarge,
+    #[error("malformed assertion: {0}")]
+    Malformed(&'static str),
+    #[error("unsupported algorithm: {0}")]
+    UnsupportedAlgorithm(&'static str),
+}
+
+impl IntakeError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            IntakeError::TooLarge => Reason::AssertionTooLarge,
+            IntakeError::Malformed(_) => Reason::MalformedAssertion,
+            IntakeError::UnsupportedAlgorithm(_) => Reason::UnsupportedAlgorithm,
+        }
+    }
+}
+
+/// Parses a compact JWS (surrounding ASCII whitespace is not accepted; the
+/// CLI trims a trailing newline before calling).
+pub fn parse(compact: &[u8]) -> Result<Presented, IntakeError> {
+    let _ = compact;
+    todo!("intake::parse")
+}
+
+/// Parses the verified payload into [`Claims`] (claim syntax, DESIGN §2).
+pub fn parse_claims(payload: &[u8]) -> Result<Claims, IntakeError> {
+    let _ = payload;
+    todo!("intake::parse_claims")
+}

@@ -1,0 +1,50 @@
+//! hengqin-bridge: Macau eID assertions in, SM2-signed mainland e-licence
+//! records out, under the policy file of the partner's jurisdiction.
+//!
+//! # Layout
+//!
+//! The request path is a chain of typed stages. Each stage is a function of
+//! its input, an immutable [`snapshot::Snapshot`] (anchors, policies,
+//! mappings, signer) and an explicit `now`; the two stateful checks in the
+//! chain (replay, the per-subject limit) are traits the core defines and the
+//! edge implements.
+//!
+//! ```text
+//!  gRPC/HTTP edge ──► admission ──► intake ──► trust ──► policy ──► mapping ──► licence ──► edge
+//!  (service/)        (limits/)     parse      verify    decide     map        id + sign
+//!                                   │          │         │          │          │
+//!                               Presented  Verified   Permitted   Mapped    SignedLicence
+//!                                                                             │
+//!                                        store/ (sled): replay, quotas, anchor cache, audit chain
+//! ```
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`model`] | domain newtypes (ids, document numbers, `LicenceId`) and the stable reason codes |
+//! | [`config`] | the server config file: strict DTO → validated [`config::Config`], every error at once |
+//! | [`intake`] | wire → [`intake::Presented`]: size, framing, header; claim syntax (after the signature) |
+//! | [`trust`] | trust lists, chains, CRLs, signature, time, audience, nonce, replay → [`trust::Verified`] |
+//! | [`policy`] | policy files → `PolicySet` → `evaluate()` → [`policy::Permitted`] |
+//! | [`mapping`] | mapping files → released attributes rendered into the core record |
+//! | [`licence`] | the record, GB/T 36904 identifiers, JCS, per-format serializers, signing |
+//! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) |
+//! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
+//! | [`snapshot`] | everything a request reads, immutable, built from config |
+//! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
+//!
+//! The decision core (`intake`, `trust`, `policy`, `mapping`, `licence`,
+//! `pipeline`) does no I/O and never reads the clock; `tests/core_imports.rs`
+//! enforces it.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod dev;
+pub mod intake;
+pub mod licence;
+pub mod mapping;
+pub mod model;
+pub mod pipeline;
+pub mod policy;
+pub mod signing;
+pub mod snapshot;
+pub mod trust;

@@ -1,0 +1,2 @@
+//! The e-licence record and its renderings.
+pub mod record;
