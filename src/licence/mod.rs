@@ -1,2 +1,3 @@
 //! The e-licence record and its renderings.
+pub mod jcs;
 pub mod record;
