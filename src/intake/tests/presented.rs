@@ -46,16 +46,21 @@ fn with_header(header: Value) -> String {
     compact(&header, "{}", 64)
 }
 
-/// `payload` JSON text padded by an unknown claim so that the compact JWS
-/// is exactly `total` bytes long.
+/// A valid ES256 assertion of exactly `total` bytes. A base64url segment
+/// can't have every length (never 1 mod 4), so both the payload and the
+/// header carry an unknown, padded member.
 fn padded_to(total: usize) -> String {
-    let bare = compact(&es256_header(), r#"{"pad":""}"#, 64);
-    // Three payload bytes become four base64url characters.
-    let extra = (total - bare.len()) / 4 * 3;
-    let jws = compact(&es256_header(), &format!(r#"{{"pad":"{}"}}"#, "x".repeat(extra)), 64);
-    assert!(jws.len() <= total && total - jws.len() < 4);
-    let missing = total - jws.len();
-    compact(&es256_header(), &format!(r#"{{"pad":"{}"}}"#, "x".repeat(extra + missing)), 64)
+    let build = |header_pad: usize, payload_pad: usize| {
+        let mut h = es256_header();
+        h["x-pad"] = json!("h".repeat(header_pad));
+        compact(&h, &format!(r#"{{"pad":"{}"}}"#, "p".repeat(payload_pad)), 64)
+    };
+    let estimate = (total - build(0, 0).len()) / 4 * 3;
+    (0..4)
+        .flat_map(|h| (estimate.saturating_sub(6)..estimate + 6).map(move |p| (h, p)))
+        .map(|(h, p)| build(h, p))
+        .find(|jws| jws.len() == total)
+        .expect("some padding reaches the exact length")
 }
 
 #[test]
