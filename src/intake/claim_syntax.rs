@@ -44,6 +44,11 @@ pub const MAX_BENEFICIARY_NUMBER_CHARS: usize = 32;
 /// `entitlements.health_voucher.scheme_year`.
 pub const SCHEME_YEARS: RangeInclusive<i64> = 2000..=2100;
 
+/// Keywords (`acr`, `eid_status`, `sex`, …), dates and document numbers:
+/// their exact value or format decides; this bound only keeps a wrong one
+/// from being scanned at length.
+const SHORT: usize = 32;
+
 /// A claim's path and its error messages.
 struct Claim {
     name: &'static str,
@@ -116,8 +121,8 @@ pub(super) fn read(c: &Object) -> Result<Claims, IntakeError> {
         exp: numeric_date(required(c, &EXP)?, &EXP)?,
         jti: text(required(c, &JTI)?, &JTI, MAX_JTI_CHARS)?.to_owned(),
         nonce: optional(c, &NONCE).map(|v| text(v, &NONCE, MAX_NONCE_CHARS)).transpose()?.map(str::to_owned),
-        acr: Loa::from_acr(text(required(c, &ACR)?, &ACR, usize::MAX)?).ok_or(Malformed(ACR.invalid))?,
-        eid_status: match text(required(c, &EID_STATUS)?, &EID_STATUS, usize::MAX)? {
+        acr: Loa::from_acr(text(required(c, &ACR)?, &ACR, SHORT)?).ok_or(Malformed(ACR.invalid))?,
+        eid_status: match text(required(c, &EID_STATUS)?, &EID_STATUS, SHORT)? {
             "active" => EidStatus::Active,
             "expired" => EidStatus::Expired,
             "cancelled" => EidStatus::Cancelled,
@@ -144,30 +149,28 @@ fn consent(c: &Object) -> Result<Consent, IntakeError> {
 
 fn person(p: &Object) -> Result<Person, IntakeError> {
     let bir = text(required(p, &BIR_NUMBER)?, &BIR_NUMBER, MAX_BIR_CHARS)?;
-    let mtp = optional(p, &MTP_NUMBER).map(|v| text(v, &MTP_NUMBER, usize::MAX)).transpose()?;
-    let permit =
-        optional(p, &RESIDENCE_PERMIT_NUMBER).map(|v| text(v, &RESIDENCE_PERMIT_NUMBER, usize::MAX)).transpose()?;
+    let mtp = optional(p, &MTP_NUMBER).map(|v| text(v, &MTP_NUMBER, SHORT)).transpose()?;
+    let permit = optional(p, &RESIDENCE_PERMIT_NUMBER).map(|v| text(v, &RESIDENCE_PERMIT_NUMBER, SHORT)).transpose()?;
     Ok(Person {
         bir_number: BirNumber::parse(bir).map_err(|_| Malformed(BIR_NUMBER.invalid))?,
-        bir_type: match text(required(p, &BIR_TYPE)?, &BIR_TYPE, usize::MAX)? {
+        bir_type: match text(required(p, &BIR_TYPE)?, &BIR_TYPE, SHORT)? {
             "BIRP" => BirType::Birp,
             "BIRNP" => BirType::Birnp,
             _ => return Err(Malformed(BIR_TYPE.invalid)),
         },
-        bir_expiry: match text(required(p, &BIR_EXPIRY)?, &BIR_EXPIRY, usize::MAX)? {
+        bir_expiry: match text(required(p, &BIR_EXPIRY)?, &BIR_EXPIRY, SHORT)? {
             "long-term" => BirExpiry::LongTerm,
             s => BirExpiry::Date(date(s).ok_or(Malformed(BIR_EXPIRY.invalid))?),
         },
         name_zh_hant: name(required(p, &NAME_ZH_HANT)?, &NAME_ZH_HANT, MAX_NAME_ZH_HANT_CHARS)?,
         name_latin: name(required(p, &NAME_LATIN)?, &NAME_LATIN, MAX_NAME_LATIN_CHARS)?,
         telegraph_codes: optional(p, &TELEGRAPH_CODES).map(telegraph_codes).transpose()?,
-        sex: match text(required(p, &SEX)?, &SEX, usize::MAX)? {
+        sex: match text(required(p, &SEX)?, &SEX, SHORT)? {
             "M" => Sex::M,
             "F" => Sex::F,
             _ => return Err(Malformed(SEX.invalid)),
         },
-        birth_date: date(text(required(p, &BIRTH_DATE)?, &BIRTH_DATE, usize::MAX)?)
-            .ok_or(Malformed(BIRTH_DATE.invalid))?,
+        birth_date: date(text(required(p, &BIRTH_DATE)?, &BIRTH_DATE, SHORT)?).ok_or(Malformed(BIRTH_DATE.invalid))?,
         mtp_number: mtp.map(|s| MtpNumber::parse(s).map_err(|_| Malformed(MTP_NUMBER.invalid))).transpose()?,
         residence_permit_number: permit
             .map(|s| ResidencePermitNumber::parse(s).map_err(|_| Malformed(RESIDENCE_PERMIT_NUMBER.invalid)))
@@ -199,7 +202,7 @@ fn entitlements(e: &Object) -> Result<Entitlements, IntakeError> {
             }
             Some(Fss {
                 beneficiary_number: number.to_owned(),
-                status: match text(required(f, &FSS_STATUS)?, &FSS_STATUS, usize::MAX)? {
+                status: match text(required(f, &FSS_STATUS)?, &FSS_STATUS, SHORT)? {
                     "active" => FssStatus::Active,
                     "suspended" => FssStatus::Suspended,
                     "closed" => FssStatus::Closed,
