@@ -5,10 +5,30 @@
 //! base64url, JSON, duplicate names, nesting) → header (`alg`, `typ`,
 //! `crit`, `x5c` shape and the leaf's key type against `alg`). Claim syntax
 //! is checked later, after the signature, by [`parse_claims`].
+//!
+//! | file | what it checks |
+//! |---|---|
+//! | `framing.rs` | three segments, base64url, UTF-8, strict JSON objects |
+//! | `json.rs` | the strict JSON reader: no duplicate names, nesting ≤ [`MAX_JSON_DEPTH`], no recursion |
+//! | `header.rs` | `alg`, `typ`, `crit`, `x5c`, `kid`; leaf key type against `alg` |
+//! | `claims.rs` | the claim types |
+//! | `claim_syntax.rs` | JSON → [`Claims`]: types, ranges, lengths, document formats |
 
+mod claim_syntax;
 mod claims;
+mod framing;
+mod header;
+mod json;
+#[cfg(test)]
+mod tests;
 
+pub use claim_syntax::{
+    MAX_AUD_CHARS, MAX_BENEFICIARY_NUMBER_CHARS, MAX_BIR_CHARS, MAX_CONSENT_ID_CHARS, MAX_CONSENT_PURPOSES,
+    MAX_ISS_CHARS, MAX_JTI_CHARS, MAX_NAME_LATIN_CHARS, MAX_NAME_ZH_HANT_CHARS, MAX_NONCE_CHARS, MAX_NUMERIC_DATE,
+    MAX_PURPOSE_CHARS, MAX_TELEGRAPH_CODES, SCHEME_YEARS,
+};
 pub use claims::*;
+pub use header::{ES256_SIGNATURE_BYTES, MAX_KID_CHARS, MIN_RSA_BITS};
 
 use crate::model::Reason;
 
@@ -79,12 +99,28 @@ impl IntakeError {
 /// Parses a compact JWS (surrounding ASCII whitespace is not accepted; the
 /// CLI trims a trailing newline before calling).
 pub fn parse(compact: &[u8]) -> Result<Presented, IntakeError> {
-    let _ = compact;
-    todo!("intake::parse")
+    if compact.len() > MAX_ASSERTION_BYTES {
+        return Err(IntakeError::TooLarge);
+    }
+    let segments = framing::split(compact)?;
+    let header = header::check(&segments.header)?;
+    header::check_signature_length(header.alg, &segments.signature)?;
+    Ok(Presented {
+        header,
+        signing_input: segments.signing_input,
+        payload: segments.payload,
+        signature: segments.signature,
+        source_sha256: hex::encode(openssl::sha::sha256(compact)),
+    })
 }
 
 /// Parses the verified payload into [`Claims`] (claim syntax, DESIGN §2).
+///
+/// The payload is read again with the same strict JSON rules as in
+/// [`parse`], so bytes that did not come through `parse` get no leeway.
 pub fn parse_claims(payload: &[u8]) -> Result<Claims, IntakeError> {
-    let _ = payload;
-    todo!("intake::parse_claims")
+    if payload.len() > MAX_ASSERTION_BYTES {
+        return Err(IntakeError::TooLarge);
+    }
+    claim_syntax::read(&framing::read_payload(payload)?)
 }
