@@ -1,1 +1,110 @@
-//! Pipeline.
+//! `process()`: one translation, the stages in the fixed order of
+//! DESIGN §7, so an input with several faults always gets the same code.
+//!
+//! admission (partner known) → request fields (purpose, format) → size and
+//! framing and header (intake) → chain, signature, claims, issuer, time,
+//! audience, nonce, replay, eID status (trust) → per-subject limit →
+//! policy → mapping → signing.
+
+use crate::intake;
+use crate::licence::{self, IssueInput, SignedLicence};
+use crate::model::{OutputFormat, PartnerId, PurposeId, Reason, Rejection};
+use crate::policy::{self, Request};
+use crate::snapshot::Snapshot;
+use crate::trust::{self, Expectations, ReplayGuard};
+use time::OffsetDateTime;
+
+/// A translation request as the edge (or the offline CLI) received it.
+#[derive(Debug, Clone, Copy)]
+pub struct TranslateRequest<'a> {
+    /// The partner the transport authenticated (offline: `--partner`).
+    pub partner: &'a str,
+    pub purpose: &'a str,
+    /// Empty means the default, `gbt36903+json`.
+    pub format: &'a str,
+    /// Empty means none.
+    pub nonce: &'a str,
+    /// The compact JWS.
+    pub assertion: &'a [u8],
+}
+
+/// The per-subject limit, checked once the data subject is known. The core
+/// defines it; the edge implements it with governor.
+pub trait SubjectGate: Send + Sync {
+    /// `subject` is a pseudonymous hash of the data subject for this
+    /// partner; `Err` carries `RATE_LIMITED`.
+    fn admit(&self, partner: &PartnerId, subject: &str, now: OffsetDateTime) -> Result<(), Rejection>;
+}
+
+/// A gate that admits every subject (the offline CLI: one request a run).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenSubjectGate;
+
+impl SubjectGate for OpenSubjectGate {
+    fn admit(&self, _: &PartnerId, _: &str, _: OffsetDateTime) -> Result<(), Rejection> {
+        Ok(())
+    }
+}
+
+/// Runs one request through every stage.
+pub fn process(
+    req: &TranslateRequest<'_>,
+    snap: &Snapshot,
+    replay: &dyn ReplayGuard,
+    subjects: &dyn SubjectGate,
+    now: OffsetDateTime,
+) -> Result<SignedLicence, Rejection> {
+    let partner_id = PartnerId::parse(req.partner)
+        .ok()
+        .filter(|p| snap.policies.partner(p).is_some())
+        .ok_or_else(|| Rejection::new(Reason::UnknownPartner, "partner is not in the policies"))?;
+    let purpose = PurposeId::parse(req.purpose)
+        .ok()
+        .filter(|p| snap.policies.purpose(p).is_some())
+        .ok_or_else(|| Rejection::new(Reason::UnknownPurpose, "purpose is not defined"))?;
+    let format = if req.format.is_empty() {
+        OutputFormat::Gbt36903Json
+    } else {
+        OutputFormat::parse(req.format).ok_or_else(|| Rejection::new(Reason::UnknownFormat, "unknown output format"))?
+    };
+
+    let presented = intake::parse(req.assertion).map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
+
+    let partner = snap.policies.partner(&partner_id).ok_or_else(|| Rejection::new(Reason::UnknownPartner, ""))?;
+    let rules = snap.policies.source_rules();
+    let expect = Expectations {
+        gateway_id: &snap.gateway_id,
+        clock_skew: rules.clock_skew,
+        max_assertion_age: rules.max_assertion_age,
+        nonce_required: partner.nonce_required,
+        request_nonce: Some(req.nonce),
+    };
+    let verified = trust::verify(presented, &snap.anchors, &expect, replay, now)
+        .map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
+
+    let subject = snap.pseudonym_key.pseudonym(&partner_id, verified.claims().person.bir_number.as_str());
+    subjects.admit(&partner_id, &subject, now)?;
+
+    let request = Request { partner: partner_id, purpose, format };
+    let permitted = policy::permit(verified, &snap.policies, &request, &snap.pseudonym_key, now)?;
+
+    let internal = |what: &str, e: &dyn std::fmt::Display| Rejection::new(Reason::Internal, format!("{what}: {e}"));
+    let mapping = snap
+        .mappings
+        .get(permitted.mapping_id())
+        .ok_or_else(|| internal("mapping", &"the purpose's mapping is not loaded"))?;
+    let mapped = crate::mapping::map(&permitted, mapping).map_err(|e| internal("mapping", &e))?;
+    let input = IssueInput {
+        mapped,
+        format,
+        purpose: permitted.purpose().as_str(),
+        copy_cause: permitted.purpose_description(),
+        validity: permitted.record_validity(),
+        released: permitted.released_claims(),
+        source_issuer: permitted.source_issuer(),
+        source_sha256: permitted.source_sha256(),
+        policy_digest: snap.policies.digest(),
+        gateway_id: &snap.gateway_id,
+    };
+    licence::issue(input, &snap.issuer, snap.signer.as_ref(), now).map_err(|e| internal("licence", &e))
+}

@@ -1,1 +1,88 @@
-//! Snapshot.
+//! Everything a request reads, immutable: trust anchors, policies,
+//! mappings, the signer, the pseudonym key and the issuing body. Built
+//! from a [`Config`] at start-up (and, later, swapped whole on reload).
+
+use crate::config::{Config, FileError, ListSource};
+use crate::licence::IssuingBody;
+use crate::mapping::MappingSet;
+use crate::policy::{PolicySet, PseudonymKey};
+use crate::signing::{OpensslSm2Signer, Signer};
+use crate::trust::{Anchors, DomainTrust, list};
+use std::path::Path;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The immutable state a request is decided against.
+pub struct Snapshot {
+    pub gateway_id: String,
+    pub issuer: IssuingBody,
+    pub anchors: Anchors,
+    pub policies: PolicySet,
+    pub mappings: MappingSet,
+    pub signer: Arc<dyn Signer>,
+    pub pseudonym_key: PseudonymKey,
+}
+
+impl Snapshot {
+    /// Loads every file the config names and checks them together; every
+    /// problem is returned at once.
+    pub fn load(config: &Config, now: OffsetDateTime) -> Result<Snapshot, Vec<FileError>> {
+        let mut errors = Vec::new();
+        let mappings = crate::mapping::load_dir(&config.mappings_dir).map_err(|e| errors.extend(e)).ok();
+        let policies = crate::policy::load_dir(&config.policies_dir).map_err(|e| errors.extend(e)).ok();
+        let signer = load_signer(config).map_err(|e| errors.push(e)).ok();
+        let pseudonym_key = load_pseudonym_key(&config.pseudonym_key).map_err(|e| errors.push(e)).ok();
+        let mut domains = Vec::new();
+        for t in &config.trust {
+            match load_list(t, now) {
+                Ok(d) => domains.push(d),
+                Err(e) => errors.push(e),
+            }
+        }
+        match (policies, mappings, signer, pseudonym_key) {
+            (Some(policies), Some(mappings), Some(signer), Some(pseudonym_key)) if errors.is_empty() => Ok(Snapshot {
+                gateway_id: config.gateway_id.clone(),
+                issuer: config.issuer.clone(),
+                anchors: Anchors::new(domains),
+                policies,
+                mappings,
+                signer,
+                pseudonym_key,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    std::fs::read(path).map_err(|e| FileError::new(path, None, format!("cannot read: {e}")))
+}
+
+fn load_signer(config: &Config) -> Result<Arc<dyn Signer>, FileError> {
+    let cert = read(&config.signer_certificate)?;
+    let key = read(&config.signer_key)?;
+    let signer = OpensslSm2Signer::from_pem(&cert, &key)
+        .map_err(|e| FileError::new(&config.signer_key, None, format!("signer: {e}")))?;
+    Ok(Arc::new(signer))
+}
+
+fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, FileError> {
+    let text = String::from_utf8(read(path)?).map_err(|_| FileError::new(path, None, "not text"))?;
+    PseudonymKey::from_hex(text.trim()).map_err(|e| FileError::new(path, None, e.to_string()))
+}
+
+fn load_list(t: &crate::config::TrustDomainConfig, now: OffsetDateTime) -> Result<DomainTrust, FileError> {
+    let ListSource::File(path) = &t.source else {
+        return Err(FileError::new(
+            Path::new(t.domain.as_str()),
+            None,
+            "https trust-list sources are fetched by the running server, not offline",
+        ));
+    };
+    let jws = read(path)?;
+    // An expired list still loads: requests then fail closed with
+    // TRUST_STALE instead of the node refusing to start.
+    let list = list::verify(&jws, t.domain, &t.pins).map_err(|e| FileError::new(path, None, e.to_string()))?;
+    let stale_at = t.max_staleness.map_or(list.expires, |m| list.expires.min(now + m));
+    Ok(DomainTrust { list, require_revocation: t.require_revocation, stale_at })
+}

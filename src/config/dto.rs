@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +21,7 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct GatewayDto {
     /// The gateway id: every assertion's `aud` must equal it.
-    pub id: String,
+    pub id: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,11 +30,11 @@ pub struct IssuerDto {
     /// Name of the issuing body (证照颁发机构).
     pub name: String,
     /// The issuing body's 统一社会信用代码 (GB 32100, checked).
-    pub uscc: String,
+    pub uscc: Spanned<String>,
     /// The defining body's USCC: licence type codes are this + 3 digits.
-    pub defining_body_uscc: String,
+    pub defining_body_uscc: Spanned<String>,
     /// GB/T 2260 area code (6 digits).
-    pub area_code: String,
+    pub area_code: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,9 +64,9 @@ pub struct PseudonymDto {
 #[serde(deny_unknown_fields)]
 pub struct TrustDomainDto {
     /// `file:<path>` or `https://…`.
-    pub source: String,
+    pub source: Spanned<String>,
     /// Lower-case hex SHA-256 of each pinned list signer certificate's DER (1 or 2).
-    pub signer_pins: Vec<String>,
+    pub signer_pins: Spanned<Vec<String>>,
     /// Poll interval in seconds (default 60).
     #[serde(default)]
     pub refresh_seconds: Option<u64>,

@@ -1,2 +1,202 @@
-//! Server configuration.
+//! The server configuration: `bridge.toml` read strictly into [`dto`] and
+//! validated into [`Config`], every problem reported at once as
+//! `file:line: message`.
+
 pub mod dto;
+
+use crate::licence::record::IssuingBody;
+use crate::model::{TrustDomainId, Uscc};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use time::Duration;
+
+/// Default trust-list poll interval.
+pub const DEFAULT_REFRESH: Duration = Duration::seconds(60);
+/// Environment variable that overrides the signer key path.
+pub const ENV_SIGNER_KEY: &str = "HENGQIN_SIGNER_KEY";
+/// Environment variable that overrides the pseudonym key path.
+pub const ENV_PSEUDONYM_KEY: &str = "HENGQIN_PSEUDONYM_KEY";
+
+/// One problem in a file people edit: `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub file: PathBuf,
+    /// 1-based; `None` when the problem is the file as a whole.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl FileError {
+    pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
+        FileError { file: file.to_path_buf(), line, message: message.into() }
+    }
+
+    /// An error located by a byte span of `text`.
+    pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        FileError::new(file, span.map(|s| line_of(text, s.start)), message)
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Where a trust list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListSource {
+    File(PathBuf),
+    Https(String),
+}
+
+/// One trust domain's settings.
+#[derive(Debug, Clone)]
+pub struct TrustDomainConfig {
+    pub domain: TrustDomainId,
+    pub source: ListSource,
+    pub pins: Vec<String>,
+    pub refresh: Duration,
+    pub max_staleness: Option<Duration>,
+    pub require_revocation: bool,
+}
+
+/// A validated configuration. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub gateway_id: String,
+    pub issuer: IssuingBody,
+    pub policies_dir: PathBuf,
+    pub mappings_dir: PathBuf,
+    pub signer_certificate: PathBuf,
+    pub signer_key: PathBuf,
+    pub pseudonym_key: PathBuf,
+    pub trust: Vec<TrustDomainConfig>,
+}
+
+impl Config {
+    /// Reads and validates a config file; `env` looks up the overriding
+    /// environment variables (pass `|k| std::env::var(k).ok()`).
+    pub fn load(file: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<FileError>> {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| vec![FileError::new(file, None, format!("cannot read: {e}"))])?;
+        Config::parse(file, &text, env)
+    }
+
+    /// Validates config text as if read from `file`.
+    pub fn parse(file: &Path, text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<FileError>> {
+        let dto: dto::ConfigFile = toml::from_str(text)
+            .map_err(|e| vec![FileError::at(file, text, e.span(), e.message().trim().to_owned())])?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = std::path::absolute(&base).unwrap_or(base);
+        let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
+        let mut errors = Vec::new();
+        let err = |span: Range<usize>, msg: String| FileError::at(file, text, Some(span), msg);
+
+        let gateway_id = dto.gateway.id.get_ref().trim().to_owned();
+        if gateway_id.is_empty() || gateway_id.len() > 256 {
+            errors.push(err(dto.gateway.id.span(), "gateway.id must be 1–256 characters".into()));
+        }
+        let uscc = |s: &toml::Spanned<String>, what: &str, errors: &mut Vec<FileError>| match Uscc::parse(s.get_ref()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                errors.push(err(s.span(), format!("{what} is not a valid 统一社会信用代码: {e}")));
+                None
+            }
+        };
+        let issuer_uscc = uscc(&dto.issuer.uscc, "issuer.uscc", &mut errors);
+        let defining = uscc(&dto.issuer.defining_body_uscc, "issuer.defining_body_uscc", &mut errors);
+        let area = dto.issuer.area_code.get_ref();
+        if area.len() != 6 || !area.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push(err(dto.issuer.area_code.span(), "issuer.area_code must be a 6-digit GB/T 2260 code".into()));
+        }
+        if dto.issuer.name.trim().is_empty() || dto.issuer.name.chars().count() > 512 {
+            errors.push(FileError::new(file, None, "issuer.name must be 1–512 characters"));
+        }
+
+        let mut trust = Vec::new();
+        for (name, d) in &dto.trust {
+            let line = text.find(&format!("[trust.{name}]")).or_else(|| text.find(&format!("[trust.\"{name}\"]")));
+            let domain = match name.as_str() {
+                "MO" => TrustDomainId::Mo,
+                "CN-GD" => TrustDomainId::CnGd,
+                _ => {
+                    errors.push(FileError::at(
+                        file,
+                        text,
+                        line.map(|l| l..l),
+                        format!("unknown trust domain {name:?}"),
+                    ));
+                    continue;
+                }
+            };
+            let src = d.source.get_ref();
+            let source = if let Some(p) = src.strip_prefix("file:") {
+                ListSource::File(resolve(p))
+            } else if src.starts_with("https://") {
+                ListSource::Https(src.clone())
+            } else {
+                errors.push(err(d.source.span(), format!("trust.{name}.source must start with file: or https://")));
+                continue;
+            };
+            let pins = d.signer_pins.get_ref();
+            let pins_ok = (1..=2).contains(&pins.len())
+                && pins
+                    .iter()
+                    .all(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            if !pins_ok {
+                errors.push(err(
+                    d.signer_pins.span(),
+                    format!("trust.{name}.signer_pins must hold 1 or 2 lower-case hex SHA-256 digests"),
+                ));
+            }
+            trust.push(TrustDomainConfig {
+                domain,
+                source,
+                pins: pins.clone(),
+                refresh: d.refresh_seconds.map_or(DEFAULT_REFRESH, |s| Duration::seconds(s.clamp(1, 86_400) as i64)),
+                max_staleness: d.max_staleness_seconds.map(|s| Duration::seconds(s.min(i64::MAX as u64) as i64)),
+                require_revocation: d.require_revocation,
+            });
+        }
+        if !dto.trust.contains_key("MO") {
+            errors.push(FileError::new(file, None, "trust.MO is required: assertions cannot be checked without it"));
+        }
+        if !dto.trust.contains_key("CN-GD") {
+            errors.push(FileError::new(file, None, "trust.CN-GD is required: the signer chain is checked against it"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let (Some(uscc), Some(defining_body)) = (issuer_uscc, defining) else { unreachable!("errors were reported") };
+        Ok(Config {
+            file: file.to_path_buf(),
+            gateway_id,
+            issuer: IssuingBody {
+                name: dto.issuer.name.trim().to_owned(),
+                uscc,
+                defining_body,
+                area_code: area.clone(),
+            },
+            policies_dir: resolve(&dto.paths.policies),
+            mappings_dir: resolve(&dto.paths.mappings),
+            signer_certificate: resolve(&dto.signer.certificate),
+            signer_key: env(ENV_SIGNER_KEY).map_or_else(|| resolve(&dto.signer.key), PathBuf::from),
+            pseudonym_key: env(ENV_PSEUDONYM_KEY).map_or_else(|| resolve(&dto.pseudonym.key), PathBuf::from),
+            trust,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+use super::*;
+
+const GOOD: &str = r#"
+[gateway]
+id = "urn:hengqin-bridge:gateway:test"
+
+[issuer]
+name = "测试签发机构"
+uscc = "91120222MA06DG3067"
+defining_body_uscc = "11100000000013338W"
+area_code = "440400"
+
+[paths]
+policies = "policies"
+mappings = "/abs/mappings"
+
+[signer]
+certificate = "cn-gd/bridge-signer.pem"
+key = "cn-gd/bridge-signer.key"
+
+[pseudonym]
+key = "keys/pseudonym.key"
+
+[trust.MO]
+source = "file:mo/trust-list.jws"
+signer_pins = ["0000000000000000000000000000000000000000000000000000000000000000"]
+require_revocation = true
+
+[trust.CN-GD]
+source = "https://lists.example/cn-gd.jws"
+signer_pins = ["1111111111111111111111111111111111111111111111111111111111111111"]
+refresh_seconds = 30
+"#;
+
+fn parse(text: &str) -> Result<Config, Vec<FileError>> {
+    Config::parse(Path::new("/etc/hq/bridge.toml"), text, |_| None)
+}
+
+#[test]
+fn valid_config_resolves_paths() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.gateway_id, "urn:hengqin-bridge:gateway:test");
+    assert_eq!(c.policies_dir, Path::new("/etc/hq/policies"));
+    assert_eq!(c.mappings_dir, Path::new("/abs/mappings"));
+    assert_eq!(c.issuer.uscc.as_str(), "91120222MA06DG3067");
+    let mo = c.trust.iter().find(|t| t.domain == TrustDomainId::Mo).unwrap();
+    assert_eq!(mo.source, ListSource::File(PathBuf::from("/etc/hq/mo/trust-list.jws")));
+    assert!(mo.require_revocation);
+    assert_eq!(mo.refresh, DEFAULT_REFRESH);
+    let gd = c.trust.iter().find(|t| t.domain == TrustDomainId::CnGd).unwrap();
+    assert_eq!(gd.source, ListSource::Https("https://lists.example/cn-gd.jws".into()));
+    assert_eq!(gd.refresh, Duration::seconds(30));
+}
+
+#[test]
+fn environment_overrides_secret_paths() {
+    let c = Config::parse(Path::new("/etc/hq/bridge.toml"), GOOD, |k| {
+        (k == ENV_SIGNER_KEY).then(|| "/run/secrets/signer.key".to_owned())
+    })
+    .unwrap();
+    assert_eq!(c.signer_key, Path::new("/run/secrets/signer.key"));
+    assert_eq!(c.pseudonym_key, Path::new("/etc/hq/keys/pseudonym.key"));
+}
+
+#[test]
+fn unknown_key_reported_with_line() {
+    let text = GOOD.replace("area_code = \"440400\"", "area_code = \"440400\"\ncolour = \"red\"");
+    let errs = parse(&text).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].line, Some(10), "{}", errs[0]);
+    assert!(errs[0].message.contains("colour"), "{}", errs[0]);
+}
+
+#[test]
+fn every_semantic_problem_reported_at_once() {
+    let text = GOOD
+        .replace("91120222MA06DG3067", "91120222MA06DG3068")
+        .replace("\"440400\"", "\"4404\"")
+        .replace("file:mo/trust-list.jws", "ftp://x")
+        .replace("1111111111111111111111111111111111111111111111111111111111111111", "XYZ");
+    let errs = parse(&text).unwrap_err();
+    let rendered: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(errs.len(), 4, "{rendered:#?}");
+    assert!(rendered[0].starts_with("/etc/hq/bridge.toml:7: issuer.uscc"), "{rendered:#?}");
+    assert!(rendered[1].starts_with("/etc/hq/bridge.toml:9: issuer.area_code"), "{rendered:#?}");
+    assert!(rendered.iter().any(|r| r.contains(":23: trust.MO.source")), "{rendered:#?}");
+    assert!(rendered.iter().any(|r| r.contains(":29: trust.CN-GD.signer_pins")), "{rendered:#?}");
+}
+
+#[test]
+fn both_domains_required() {
+    let cut = GOOD.find("[trust.CN-GD]").unwrap();
+    let errs = parse(&GOOD[..cut]).unwrap_err();
+    assert!(errs[0].message.contains("trust.CN-GD is required"));
+}
