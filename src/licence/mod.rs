@@ -136,3 +136,6 @@ fn assemble(input: IssueInput<'_>, issuer: &IssuingBody, now: OffsetDateTime) ->
         },
     })
 }
+
+#[cfg(test)]
+mod tests;
