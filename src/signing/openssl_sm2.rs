@@ -8,9 +8,13 @@
 //! crate's one module allowed `unsafe`, and every block says why it holds.
 //!
 //! Key types matter as much as the ID: an EC key on the SM2 curve signs
-//! ECDSA-with-SM3, not SM2. Every entry point here insists on an
-//! `EVP_PKEY_SM2` key on the SM2 curve, converting an EC key on that curve
-//! where it takes ownership and rejecting it where it only borrows.
+//! ECDSA-with-SM3, not SM2. Every entry point here insists on an SM2 key
+//! (OpenSSL key manager "SM2") on the SM2 curve, converting an EC key on
+//! that curve where it takes ownership and rejecting it where it only
+//! borrows. `PKeyRef::id` cannot be used for the check: OpenSSL 3.0 decodes
+//! a key on the SM2 curve (PKCS#8, SEC1 or SubjectPublicKeyInfo) straight
+//! into an SM2 key, but one that reports id -1 (`EVP_PKEY_KEYMGMT`), not
+//! `EVP_PKEY_SM2`; only generated keys report `EVP_PKEY_SM2`.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int, c_void};
@@ -66,7 +70,8 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// A fresh SM2 key (`EVP_PKEY_SM2`, curve SM2).
+/// A fresh SM2 key (`EVP_PKEY_SM2`, curve SM2). Unlike `PKey::ec_gen("SM2")`,
+/// which makes an EC key that signs ECDSA.
 pub fn generate_key() -> Result<PKey<Private>, SigningError> {
     let generate = || -> Result<PKey<Private>, ErrorStack> {
         let mut ctx = PkeyCtx::new_id(Id::SM2)?;
@@ -80,9 +85,11 @@ pub fn generate_key() -> Result<PKey<Private>, SigningError> {
 }
 
 /// Loads a PEM private key (PKCS#8, or SEC1 `EC PRIVATE KEY`) and returns it
-/// as an SM2 key. OpenSSL 3.0 decodes a key on the SM2 curve as
-/// `EVP_PKEY_SM2` already; an EC-typed key on that curve would be converted,
-/// any other key is rejected. Encrypted keys are not read (no prompt).
+/// as an SM2 key. OpenSSL 3.0 already decodes a key on the SM2 curve as an
+/// SM2 key (the file cannot say "EC" or "SM2": both are `id-ecPublicKey`
+/// with the SM2 curve); an EC-typed key would be converted, a key on any
+/// other curve or of any other type is rejected. Encrypted keys are refused
+/// without prompting.
 pub fn private_key_from_pem(pem: &[u8]) -> Result<PKey<Private>, SigningError> {
     let key = PKey::private_key_from_pem_callback(pem, |_| Err(ErrorStack::get()))
         .map_err(|e| key_err("reading the private key PEM", e))?;
@@ -213,10 +220,19 @@ pub fn verify<T: HasPublic>(key: &PKeyRef<T>, id: &[u8], msg: &[u8], sig_der: &[
 
 /// (Re)signs `cert` with SM2-with-SM3 (OID 1.2.156.10197.1.501) under
 /// `issuer_key`, Z_A over `id`. Both algorithm fields are set from the
-/// signing context and the TBS part is re-encoded. The certificate is taken
-/// by value: it must not be shared with anything else while it is changed.
+/// signing context and the TBS part is re-encoded; the result is a freshly
+/// decoded certificate whose DER is the signed one.
+///
+/// A certificate that is already signed is copied first, so the object
+/// given (which `X509::clone` shares) is not changed. An unsigned one cannot
+/// be encoded, hence not copied, and is signed in place: do not hand in an
+/// unsigned certificate that a clone on another thread is reading.
 pub fn sign_certificate(cert: X509, issuer_key: &PKeyRef<Private>, id: &[u8]) -> Result<X509, SigningError> {
     require_sm2(issuer_key)?;
+    let cert = match cert.to_der() {
+        Ok(der) => X509::from_der(&der).map_err(|e| sign_err("copying the certificate", e))?,
+        Err(_unsigned) => cert,
+    };
     let ctx = sign_context(issuer_key, id).map_err(|e| sign_err("certificate signing", e))?;
     sign_x509(&cert, &ctx).map_err(|e| sign_err("certificate signing", e))?;
     // A fresh decode, so that every cached field of the object matches the
@@ -226,11 +242,12 @@ pub fn sign_certificate(cert: X509, issuer_key: &PKeyRef<Private>, id: &[u8]) ->
 }
 
 fn sign_x509(cert: &X509, ctx: &MdCtxRef) -> Result<(), ErrorStack> {
-    // SAFETY: `cert` is an owned X509 that this module holds exclusively
-    // (moved into `sign_certificate`), so nothing else reads it while
-    // X509_sign_ctx rewrites its algorithm and signature fields. `ctx` is a
-    // live EVP_MD_CTX initialised for signing with an SM2 key; OpenSSL only
-    // uses it for the duration of the call and takes no ownership.
+    // SAFETY: `cert` is a live X509 owned by `sign_certificate`: either a
+    // private copy or an unsigned certificate moved in, which by the
+    // documented contract no other thread reads while X509_sign_ctx rewrites
+    // its algorithm and signature fields. `ctx` is a live EVP_MD_CTX
+    // initialised for signing with an SM2 key; OpenSSL uses it only for the
+    // duration of the call and takes no ownership.
     let rc = unsafe { ffi::X509_sign_ctx(cert.as_ptr(), ctx.as_ptr()) };
     if rc > 0 { Ok(()) } else { Err(ErrorStack::get()) }
 }
@@ -256,9 +273,9 @@ pub fn verify_certificate(cert: &X509Ref, issuer_key: &PKeyRef<Public>, id: &[u8
     let copy = X509::from_der(&der).map_err(|e| key_err("decoding the certificate", e))?;
     let octets = Asn1OctetString::new_from_bytes(id).map_err(|e| key_err("encoding the SM2 ID", e))?;
     // SAFETY: `copy` was decoded just above and is owned here alone, so no
-    // other reader can see its ID change. X509_set0_distinguishing_id takes
-    // ownership of `octets` (released from Rust through `ManuallyDrop`, so it is
-    // freed once, by OpenSSL, with `copy`).
+    // other reader can see its ID change, and it has no ID yet to be freed.
+    // X509_set0_distinguishing_id takes ownership of `octets` (released from
+    // Rust through `ManuallyDrop`, so OpenSSL frees it once, with `copy`).
     unsafe { ffi::X509_set0_distinguishing_id(copy.as_ptr(), ManuallyDrop::new(octets).as_ptr()) };
     Ok(copy.verify(issuer_key).unwrap_or(false))
 }

@@ -81,10 +81,15 @@ fn a_certificate_signed_otherwise_is_resigned_sm2() {
 
     let ca_public = public_key_of(&ecdsa_signed).unwrap();
     assert!(!verify_certificate(&ecdsa_signed, &ca_public, SM2_DEFAULT_ID).unwrap());
+    let shared = ecdsa_signed.clone();
+    let before = shared.to_der().unwrap();
     let resigned = sign_certificate(ecdsa_signed, &ca_key, SM2_DEFAULT_ID).unwrap();
     assert_eq!(format!("{:?}", resigned.signature_algorithm().object()), "SM2-with-SM3");
     assert!(verify_certificate(&resigned, &ca_public, SM2_DEFAULT_ID).unwrap());
     assert!(verify_certificate(&redecode(&resigned), &ca_public, SM2_DEFAULT_ID).unwrap());
+    // The object handed in (shared by its clone) was not changed.
+    assert_eq!(shared.to_der().unwrap(), before);
+    assert_eq!(format!("{:?}", shared.signature_algorithm().object()), "ecdsa-with-SHA256");
 }
 
 #[test]
