@@ -1,7 +1,14 @@
 //! Signing keys and SM2/SM3. The only module that holds the bridge's
 //! private signing key; `openssl_sm2` is the crate's one `unsafe` module.
 
+mod ecdsa_encoding;
 pub mod openssl_sm2;
+mod sm2_signer;
+#[cfg(test)]
+mod tests;
+
+pub use ecdsa_encoding::{ecdsa_der_to_raw, ecdsa_raw_to_der};
+pub use sm2_signer::OpensslSm2Signer;
 
 /// GM/T 0009 default distinguishing ID.
 pub const SM2_DEFAULT_ID: &[u8] = b"1234567812345678";
