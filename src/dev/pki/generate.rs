@@ -26,6 +26,7 @@ pub(super) const MO_SIGNER_CN: &str = "DSI eID Assertion Signer (TEST)";
 pub fn generate(dir: &Path, opts: &PkiOptions) -> Result<Pki, PkiError> {
     let dir = std::path::absolute(dir).map_err(files::io_err(dir))?;
     let pki = Pki::new(dir, opts.now, config::GATEWAY_ID.to_owned());
+    remove_stale(&pki)?;
     mo(&pki)?;
     cn_gd(&pki)?;
     server(&pki)?;
@@ -49,6 +50,29 @@ pub fn generate(dir: &Path, opts: &PkiOptions) -> Result<Pki, PkiError> {
         pki.write_trust_list(domain, &TrustListSpec::new(1, pki.now))?;
     }
     Ok(pki)
+}
+
+/// What an earlier PKI in the same directory may have left that would
+/// chain to its CAs, not the new ones: test signers, next list signers,
+/// partner certificates.
+fn remove_stale(pki: &Pki) -> Result<(), PkiError> {
+    let dirs = [layout::MO_TEST_SIGNERS, layout::PARTNERS];
+    for rel in dirs {
+        let path = pki.path(rel);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(files::io_err(&path))?;
+        }
+    }
+    for domain in [TrustDomainId::Mo, TrustDomainId::CnGd] {
+        let f = layout::domain_files(domain);
+        for rel in [f.next_list_signer, f.next_list_signer_key] {
+            let path = pki.path(rel);
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(files::io_err(&path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn mo(pki: &Pki) -> Result<(), PkiError> {

@@ -39,9 +39,12 @@ pub const SERVER_CA: &str = "server/ca.pem";
 
 pub const PSEUDONYM_KEY: &str = "keys/pseudonym.key";
 
+/// One directory per partner below this.
+pub const PARTNERS: &str = "partners";
+
 /// The directory of a partner's client certificate and key.
 pub fn partner_dir(id: &PartnerId) -> PathBuf {
-    PathBuf::from("partners").join(id.as_str())
+    PathBuf::from(PARTNERS).join(id.as_str())
 }
 
 pub fn partner_client_cert(id: &PartnerId) -> PathBuf {

@@ -210,3 +210,19 @@ fn extra_partner_certificates() {
     );
     assert!(verify_chain(&[&ca], &[load(&untrusted.cert)], None).is_err());
 }
+
+#[test]
+fn regenerating_a_directory_drops_what_chained_to_the_old_cas() {
+    let (dir, pki) = fresh();
+    pki.signer(crate::dev::pki::SignerKind::Expired).unwrap();
+    pki.add_next_list_signer(TrustDomainId::Mo).unwrap();
+    let mut opts = crate::dev::pki::PkiOptions::new(time::OffsetDateTime::now_utc());
+    opts.partners.truncate(1);
+    let again = crate::dev::pki::generate(dir.path(), &opts).unwrap();
+    assert!(!again.path("mo/test-signers").exists());
+    assert!(!again.path("mo/list-signer-next.pem").exists());
+    assert!(!again.path(layout::partner_dir(&PartnerId::parse("gz-insurer-0001").unwrap())).exists());
+    let anchor = read_cert(&again, layout::MO_ISSUING_CA);
+    verify_chain(&[&anchor], &again.signer(crate::dev::pki::SignerKind::Default).unwrap().chain, None).unwrap();
+    verify_chain(&[&anchor], &again.signer(crate::dev::pki::SignerKind::Revoked).unwrap().chain, None).unwrap();
+}
