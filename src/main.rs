@@ -1,1 +1,195 @@
-fn main() {}
+//! The `hengqin-bridge` command line. Exit codes (DESIGN §10): 0 success;
+//! 1 a check or verification found problems; 2 a refusal (first stderr line
+//! `REASON_CODE: message`); 64 usage or invalid configuration.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hengqin_bridge::config::{Config, FileError};
+use hengqin_bridge::pipeline::{self, OpenSubjectGate, TranslateRequest};
+use hengqin_bridge::snapshot::Snapshot;
+use hengqin_bridge::trust::MemoryReplayGuard;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+mod cli;
+
+const EXIT_PROBLEMS: u8 = 1;
+const EXIT_REFUSED: u8 = 2;
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(name = "hengqin-bridge", version, about = "Macau eID assertions in, SM2-signed mainland e-licences out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded demo: throwaway PKI, the health-voucher flow and refusals.
+    Demo,
+    /// Check every policy, mapping, trust list and the config; all problems at once.
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Translate one assertion offline; the licence goes to stdout.
+    Translate {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        assertion: PathBuf,
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long, default_value = "gbt36903+json")]
+        format: String,
+        #[arg(long, default_value = "")]
+        nonce: String,
+    },
+    /// Verify a licence: signature, identifier check character, signer chain.
+    VerifyLicence {
+        file: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Developer tools: a test PKI and sample assertions.
+    Dev {
+        #[command(subcommand)]
+        command: cli::dev::DevCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo => cli::demo::run(),
+        Command::Check { config } => check(config.as_deref()),
+        Command::Translate { config, assertion, partner, purpose, format, nonce } => {
+            translate(&config, &assertion, &partner, &purpose, &format, &nonce)
+        }
+        Command::VerifyLicence { file, config } => verify_licence(&file, config.as_deref()),
+        Command::Dev { command } => cli::dev::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn print_errors(errors: &[FileError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+}
+
+/// Loads config and snapshot, or prints every problem and exits 64.
+fn load(config: &Path) -> Result<(Config, Snapshot), ExitCode> {
+    let cfg = Config::load(config, |k| std::env::var(k).ok()).map_err(|e| {
+        print_errors(&e);
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    let snap = Snapshot::load(&cfg, now()).map_err(|e| {
+        print_errors(&e);
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    Ok((cfg, snap))
+}
+
+fn check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let errors = match config {
+        Some(path) => match Config::load(path, |k| std::env::var(k).ok()) {
+            Ok(cfg) => Snapshot::load(&cfg, now()).err().unwrap_or_default(),
+            Err(e) => e,
+        },
+        None => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let mut errors = Vec::new();
+            if let Err(e) = hengqin_bridge::mapping::load_dir(&root.join("mappings")) {
+                errors.extend(e);
+            }
+            if let Err(e) = hengqin_bridge::policy::load_dir(&root.join("policies")) {
+                errors.extend(e);
+            }
+            errors
+        }
+    };
+    if errors.is_empty() {
+        println!("ok: configuration, policies, mappings and trust lists are valid");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        print_errors(&errors);
+        eprintln!("{} problem(s)", errors.len());
+        Ok(ExitCode::from(EXIT_PROBLEMS))
+    }
+}
+
+fn translate(
+    config: &Path,
+    assertion: &Path,
+    partner: &str,
+    purpose: &str,
+    format: &str,
+    nonce: &str,
+) -> anyhow::Result<ExitCode> {
+    let (_, snap) = match load(config) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let raw = std::fs::read(assertion).with_context(|| format!("reading {}", assertion.display()))?;
+    let compact = raw.strip_suffix(b"\n").unwrap_or(&raw);
+    let compact = compact.strip_suffix(b"\r").unwrap_or(compact);
+    let req = TranslateRequest { partner, purpose, format, nonce, assertion: compact };
+    let replay = MemoryReplayGuard::default();
+    match pipeline::process(&req, &snap, &replay, &OpenSubjectGate, now()) {
+        Ok(licence) => {
+            println!("{}", String::from_utf8_lossy(&licence.bytes));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(rejection) => {
+            eprintln!("{rejection}");
+            Ok(ExitCode::from(EXIT_REFUSED))
+        }
+    }
+}
+
+fn verify_licence(file: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let snap = match config {
+        Some(c) => match load(c) {
+            Ok((_, s)) => Some(s),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
+    match hengqin_bridge::licence::verify(&bytes, snap.as_ref().map(|s| &s.anchors), now()) {
+        Ok(report) => {
+            println!("licence:          {}", report.licence_id);
+            println!("format:           {}", report.format.as_str());
+            println!("signed at:        {}", report.signed_at);
+            println!("signature valid:  {}", report.signature_valid);
+            println!("identifier valid: {}", report.identifier_valid);
+            match report.signer_trusted {
+                Some(t) => println!("signer trusted:   {t}"),
+                None => println!("signer trusted:   not checked (no --config)"),
+            }
+            for p in &report.problems {
+                eprintln!("problem: {p}");
+            }
+            Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) })
+        }
+        Err(e) => {
+            eprintln!("problem: {e}");
+            Ok(ExitCode::from(EXIT_PROBLEMS))
+        }
+    }
+}

@@ -144,9 +144,7 @@ fn validate(dt: &DomainTrust, role: Role, x5c: &[Vec<u8>], now: OffsetDateTime) 
     }
     let mut store = X509StoreBuilder::new().map_err(internal)?;
     for e in &anchors {
-        if sm2 {
-            openssl_sm2::set_distinguishing_id(&e.certificate, SM2_DEFAULT_ID).map_err(|e| untrusted(e.to_string()))?;
-        }
+        // SM2 anchors got their distinguishing ID when the list was read.
         store.add_cert(e.certificate.clone()).map_err(internal)?;
     }
     let mut param = X509VerifyParam::new().map_err(internal)?;

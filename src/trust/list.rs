@@ -7,6 +7,7 @@
 
 use super::sig;
 use crate::model::TrustDomainId;
+use crate::signing::{SM2_DEFAULT_ID, openssl_sm2};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use openssl::x509::{X509, X509Crl};
@@ -223,6 +224,12 @@ fn compile(
             .map_err(|_| ListError::Payload(format!("entry {}: certificate is not base64", e.id)))?;
         let certificate = X509::from_der(&der)
             .map_err(|_| ListError::Payload(format!("entry {}: certificate does not parse", e.id)))?;
+        if e.role == Role::BridgeSignerCa {
+            // Set once, before the certificate is shared: SM2 certificate
+            // signatures are checked with the GM/T 0009 default ID.
+            openssl_sm2::set_distinguishing_id(&certificate, SM2_DEFAULT_ID)
+                .map_err(|err| ListError::Payload(format!("entry {}: {err}", e.id)))?;
+        }
         let allowed = match domain {
             TrustDomainId::Mo => e.role == Role::EidAssertionIssuer,
             TrustDomainId::CnGd => matches!(e.role, Role::PartnerClientCa | Role::BridgeSignerCa),

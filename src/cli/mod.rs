@@ -1,0 +1,5 @@
+//! Subcommands that need more than a few lines.
+pub mod demo;
+pub mod dev;
+
+pub(crate) use super::{EXIT_PROBLEMS, EXIT_USAGE, now, print_errors};
