@@ -36,6 +36,8 @@ mod set;
 pub(crate) mod toml_file;
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;
 
 pub use dto::{ConsentMode, Mechanism, Role};
