@@ -39,12 +39,14 @@
 
 pub mod config;
 pub mod dev;
+pub mod file_error;
 pub mod intake;
 pub mod licence;
 pub mod mapping;
 pub mod model;
-//TMP pub mod pipeline;
+pub mod pipeline;
 pub mod policy;
+pub mod shipped;
 pub mod signing;
-//TMP pub mod snapshot;
+pub mod snapshot;
 pub mod trust;

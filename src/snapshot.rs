@@ -55,26 +55,27 @@ impl Snapshot {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    std::fs::read(path).map_err(|e| FileError::new(path, None, format!("cannot read: {e}")))
+    std::fs::read(path).map_err(|e| FileError::new(path.display().to_string(), None, format!("cannot read: {e}")))
 }
 
 fn load_signer(config: &Config) -> Result<Arc<dyn Signer>, FileError> {
     let cert = read(&config.signer_certificate)?;
     let key = read(&config.signer_key)?;
     let signer = OpensslSm2Signer::from_pem(&cert, &key)
-        .map_err(|e| FileError::new(&config.signer_key, None, format!("signer: {e}")))?;
+        .map_err(|e| FileError::new(config.signer_key.display().to_string(), None, format!("signer: {e}")))?;
     Ok(Arc::new(signer))
 }
 
 fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, FileError> {
-    let text = String::from_utf8(read(path)?).map_err(|_| FileError::new(path, None, "not text"))?;
-    PseudonymKey::from_hex(text.trim()).map_err(|e| FileError::new(path, None, e.to_string()))
+    let text =
+        String::from_utf8(read(path)?).map_err(|_| FileError::new(path.display().to_string(), None, "not text"))?;
+    PseudonymKey::from_hex(text.trim()).map_err(|e| FileError::new(path.display().to_string(), None, e.to_string()))
 }
 
 fn load_list(t: &crate::config::TrustDomainConfig, now: OffsetDateTime) -> Result<DomainTrust, FileError> {
     let ListSource::File(path) = &t.source else {
         return Err(FileError::new(
-            Path::new(t.domain.as_str()),
+            format!("trust.{}", t.domain),
             None,
             "https trust-list sources are fetched by the running server, not offline",
         ));
@@ -82,7 +83,8 @@ fn load_list(t: &crate::config::TrustDomainConfig, now: OffsetDateTime) -> Resul
     let jws = read(path)?;
     // An expired list still loads: requests then fail closed with
     // TRUST_STALE instead of the node refusing to start.
-    let list = list::verify(&jws, t.domain, &t.pins).map_err(|e| FileError::new(path, None, e.to_string()))?;
+    let list = list::verify(&jws, t.domain, &t.pins)
+        .map_err(|e| FileError::new(path.display().to_string(), None, e.to_string()))?;
     let stale_at = t.max_staleness.map_or(list.expires, |m| list.expires.min(now + m));
     Ok(DomainTrust { list, require_revocation: t.require_revocation, stale_at })
 }

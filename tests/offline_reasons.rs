@@ -72,17 +72,41 @@ fn size_framing_and_header_codes() {
         assert_eq!(env.refuse(&env.request(&jws)), expected, "{what}");
     }
     let minted: Vec<(&str, MintOptions, Reason)> = vec![
-        ("typ missing", MintOptions { header_removals: vec!["typ".into()], ..voucher(&env) }, Reason::MalformedAssertion),
-        ("typ wrong", MintOptions { header_sets: vec![("typ".into(), json!("JWT"))], ..voucher(&env) }, Reason::MalformedAssertion),
-        ("crit present", MintOptions { header_sets: vec![("crit".into(), json!(["exp"]))], ..voucher(&env) }, Reason::MalformedAssertion),
-        ("x5c missing", MintOptions { header_removals: vec!["x5c".into()], ..voucher(&env) }, Reason::MalformedAssertion),
+        (
+            "typ missing",
+            MintOptions { header_removals: vec!["typ".into()], ..voucher(&env) },
+            Reason::MalformedAssertion,
+        ),
+        (
+            "typ wrong",
+            MintOptions { header_sets: vec![("typ".into(), json!("JWT"))], ..voucher(&env) },
+            Reason::MalformedAssertion,
+        ),
+        (
+            "crit present",
+            MintOptions { header_sets: vec![("crit".into(), json!(["exp"]))], ..voucher(&env) },
+            Reason::MalformedAssertion,
+        ),
+        (
+            "x5c missing",
+            MintOptions { header_removals: vec!["x5c".into()], ..voucher(&env) },
+            Reason::MalformedAssertion,
+        ),
         ("exp of the wrong type", voucher(&env).set("exp", json!("tomorrow")), Reason::MalformedAssertion),
         ("aud as an array", voucher(&env).set("aud", json!([support::GATEWAY])), Reason::MalformedAssertion),
         ("alg none", MintOptions { alg: Some("none"), ..voucher(&env) }, Reason::UnsupportedAlgorithm),
         ("alg HS256", MintOptions { alg: Some("HS256"), ..voucher(&env) }, Reason::UnsupportedAlgorithm),
         ("alg ES384", MintOptions { alg: Some("ES384"), ..voucher(&env) }, Reason::UnsupportedAlgorithm),
-        ("RS256 header on an EC key", MintOptions { alg: Some("RS256"), ..voucher(&env) }, Reason::UnsupportedAlgorithm),
-        ("RSA key under 2048 bits", MintOptions { signer: SignerKind::Rsa1024, ..voucher(&env) }, Reason::UnsupportedAlgorithm),
+        (
+            "RS256 header on an EC key",
+            MintOptions { alg: Some("RS256"), ..voucher(&env) },
+            Reason::UnsupportedAlgorithm,
+        ),
+        (
+            "RSA key under 2048 bits",
+            MintOptions { signer: SignerKind::Rsa1024, ..voucher(&env) },
+            Reason::UnsupportedAlgorithm,
+        ),
     ];
     for (what, opts, expected) in minted {
         assert_eq!(reason_of(&env, opts), expected, "{what}");
@@ -145,7 +169,11 @@ fn signature_and_claim_codes() {
     let now = env.now.unix_timestamp();
     let cases: Vec<(&str, MintOptions, Reason)> = vec![
         ("issuer not bound", voucher(&env).set("iss", json!("https://eid.example.org")), Reason::IssuerNotTrusted),
-        ("iat in the future", voucher(&env).set("iat", json!(now + 3600)).set("exp", json!(now + 3800)), Reason::AssertionNotYetValid),
+        (
+            "iat in the future",
+            voucher(&env).set("iat", json!(now + 3600)).set("exp", json!(now + 3800)),
+            Reason::AssertionNotYetValid,
+        ),
         ("nbf in the future", voucher(&env).set("nbf", json!(now + 3600)), Reason::AssertionNotYetValid),
         ("expired", MintOptions { now: env.now - Duration::hours(1), ..voucher(&env) }, Reason::AssertionExpired),
         ("lifetime over the maximum age", MintOptions { ttl_seconds: 3600, ..voucher(&env) }, Reason::AssertionTooOld),

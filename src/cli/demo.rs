@@ -77,23 +77,41 @@ pub fn run() -> anyhow::Result<ExitCode> {
         ("an unknown output format", Reason::UnknownFormat, TranslateRequest { format: "ofd", ..req }),
     ];
     let minted = [
-        ("a non-permanent resident's voucher", Reason::NotEligible, MintOptions::new(Flow::HealthVoucher, now())
-            .set("person.bir_type", json!("BIRNP"))),
-        ("consent not given separately for health data", Reason::ConsentMissing, MintOptions::new(Flow::HealthVoucher, now())
-            .set("consent.separate", json!(false))),
-        ("an assertion for another gateway", Reason::WrongAudience, MintOptions::new(Flow::HealthVoucher, now())
-            .set("aud", json!("urn:hengqin-bridge:gateway:elsewhere"))),
-        ("a cancelled eID", Reason::EidNotActive, MintOptions::new(Flow::HealthVoucher, now())
-            .set("eid_status", json!("cancelled"))),
-        ("a signer chaining to an unknown root", Reason::UntrustedChain, MintOptions { signer: SignerKind::UntrustedRoot, ..MintOptions::new(Flow::HealthVoucher, now()) }),
+        (
+            "a non-permanent resident's voucher",
+            Reason::NotEligible,
+            MintOptions::new(Flow::HealthVoucher, now()).set("person.bir_type", json!("BIRNP")),
+        ),
+        (
+            "consent not given separately for health data",
+            Reason::ConsentMissing,
+            MintOptions::new(Flow::HealthVoucher, now()).set("consent.separate", json!(false)),
+        ),
+        (
+            "an assertion for another gateway",
+            Reason::WrongAudience,
+            MintOptions::new(Flow::HealthVoucher, now()).set("aud", json!("urn:hengqin-bridge:gateway:elsewhere")),
+        ),
+        (
+            "a cancelled eID",
+            Reason::EidNotActive,
+            MintOptions::new(Flow::HealthVoucher, now()).set("eid_status", json!("cancelled")),
+        ),
+        (
+            "a signer chaining to an unknown root",
+            Reason::UntrustedChain,
+            MintOptions { signer: SignerKind::UntrustedRoot, ..MintOptions::new(Flow::HealthVoucher, now()) },
+        ),
     ];
     let minted_jws: Vec<(&str, Reason, String)> = minted
         .into_iter()
         .map(|(what, reason, o)| mint_assertion(&pki, &o).map(|j| (what, reason, j)))
         .collect::<Result<_, _>>()?;
-    let all = refusals.into_iter().chain(minted_jws.iter().map(|(what, reason, j)| {
-        (*what, *reason, TranslateRequest { assertion: j.as_bytes(), ..req })
-    }));
+    let all = refusals.into_iter().chain(
+        minted_jws
+            .iter()
+            .map(|(what, reason, j)| (*what, *reason, TranslateRequest { assertion: j.as_bytes(), ..req })),
+    );
     for (what, expected, r) in all {
         match process(&r, &snap, &replay, &OpenSubjectGate, now()) {
             Err(rej) if rej.reason == expected => println!("  [ok]   {what}: {rej}"),

@@ -4,9 +4,9 @@
 
 pub mod dto;
 
+pub use crate::file_error::FileError;
 use crate::licence::record::IssuingBody;
 use crate::model::{TrustDomainId, Uscc};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use time::Duration;
@@ -17,40 +17,6 @@ pub const DEFAULT_REFRESH: Duration = Duration::seconds(60);
 pub const ENV_SIGNER_KEY: &str = "HENGQIN_SIGNER_KEY";
 /// Environment variable that overrides the pseudonym key path.
 pub const ENV_PSEUDONYM_KEY: &str = "HENGQIN_PSEUDONYM_KEY";
-
-/// One problem in a file people edit: `file:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError {
-    pub file: PathBuf,
-    /// 1-based; `None` when the problem is the file as a whole.
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl FileError {
-    pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        FileError { file: file.to_path_buf(), line, message: message.into() }
-    }
-
-    /// An error located by a byte span of `text`.
-    pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        FileError::new(file, span.map(|s| line_of(text, s.start)), message)
-    }
-}
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{l}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
-/// The 1-based line of byte `offset` in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
-}
 
 /// Where a trust list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,20 +54,21 @@ impl Config {
     /// Reads and validates a config file; `env` looks up the overriding
     /// environment variables (pass `|k| std::env::var(k).ok()`).
     pub fn load(file: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<FileError>> {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| vec![FileError::new(file, None, format!("cannot read: {e}"))])?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| vec![FileError::new(file.display().to_string(), None, format!("cannot read: {e}"))])?;
         Config::parse(file, &text, env)
     }
 
     /// Validates config text as if read from `file`.
     pub fn parse(file: &Path, text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<FileError>> {
+        let name = file.display().to_string();
         let dto: dto::ConfigFile = toml::from_str(text)
-            .map_err(|e| vec![FileError::at(file, text, e.span(), e.message().trim().to_owned())])?;
+            .map_err(|e| vec![FileError::at(&*name, text, e.span().map(|s| s.start), e.message().trim().to_owned())])?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = std::path::absolute(&base).unwrap_or(base);
         let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
         let mut errors = Vec::new();
-        let err = |span: Range<usize>, msg: String| FileError::at(file, text, Some(span), msg);
+        let err = |span: Range<usize>, msg: String| FileError::at(&*name, text, Some(span.start), msg);
 
         let gateway_id = dto.gateway.id.get_ref().trim().to_owned();
         if gateway_id.is_empty() || gateway_id.len() > 256 {
@@ -121,22 +88,17 @@ impl Config {
             errors.push(err(dto.issuer.area_code.span(), "issuer.area_code must be a 6-digit GB/T 2260 code".into()));
         }
         if dto.issuer.name.trim().is_empty() || dto.issuer.name.chars().count() > 512 {
-            errors.push(FileError::new(file, None, "issuer.name must be 1–512 characters"));
+            errors.push(FileError::new(&*name, None, "issuer.name must be 1–512 characters"));
         }
 
         let mut trust = Vec::new();
-        for (name, d) in &dto.trust {
-            let line = text.find(&format!("[trust.{name}]")).or_else(|| text.find(&format!("[trust.\"{name}\"]")));
-            let domain = match name.as_str() {
+        for (domain_name, d) in &dto.trust {
+            let line = text.find(&format!("[trust.{domain_name}]"));
+            let domain = match domain_name.as_str() {
                 "MO" => TrustDomainId::Mo,
                 "CN-GD" => TrustDomainId::CnGd,
                 _ => {
-                    errors.push(FileError::at(
-                        file,
-                        text,
-                        line.map(|l| l..l),
-                        format!("unknown trust domain {name:?}"),
-                    ));
+                    errors.push(FileError::at(&*name, text, line, format!("unknown trust domain {domain_name:?}")));
                     continue;
                 }
             };
@@ -146,7 +108,10 @@ impl Config {
             } else if src.starts_with("https://") {
                 ListSource::Https(src.clone())
             } else {
-                errors.push(err(d.source.span(), format!("trust.{name}.source must start with file: or https://")));
+                errors.push(err(
+                    d.source.span(),
+                    format!("trust.{domain_name}.source must start with file: or https://"),
+                ));
                 continue;
             };
             let pins = d.signer_pins.get_ref();
@@ -157,7 +122,7 @@ impl Config {
             if !pins_ok {
                 errors.push(err(
                     d.signer_pins.span(),
-                    format!("trust.{name}.signer_pins must hold 1 or 2 lower-case hex SHA-256 digests"),
+                    format!("trust.{domain_name}.signer_pins must hold 1 or 2 lower-case hex SHA-256 digests"),
                 ));
             }
             trust.push(TrustDomainConfig {
@@ -170,10 +135,14 @@ impl Config {
             });
         }
         if !dto.trust.contains_key("MO") {
-            errors.push(FileError::new(file, None, "trust.MO is required: assertions cannot be checked without it"));
+            errors.push(FileError::new(&*name, None, "trust.MO is required: assertions cannot be checked without it"));
         }
         if !dto.trust.contains_key("CN-GD") {
-            errors.push(FileError::new(file, None, "trust.CN-GD is required: the signer chain is checked against it"));
+            errors.push(FileError::new(
+                &*name,
+                None,
+                "trust.CN-GD is required: the signer chain is checked against it",
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);

@@ -42,12 +42,12 @@ pub(crate) fn initial(policies: &Path, mappings: &Path, mo_pin: String, cn_pin: 
     trust.insert(TrustDomainId::Mo.as_str().to_owned(), domain(layout::MO_TRUST_LIST, mo_pin, true));
     trust.insert(TrustDomainId::CnGd.as_str().to_owned(), domain(layout::CN_TRUST_LIST, cn_pin, false));
     ConfigFile {
-        gateway: GatewayDto { id: GATEWAY_ID.to_owned() },
+        gateway: GatewayDto { id: sp(GATEWAY_ID.to_owned()) },
         issuer: IssuerDto {
             name: TEST_ISSUER_NAME.to_owned(),
-            uscc: test_issuer_uscc(),
-            defining_body_uscc: test_defining_body_uscc(),
-            area_code: TEST_AREA_CODE.to_owned(),
+            uscc: sp(test_issuer_uscc()),
+            defining_body_uscc: sp(test_defining_body_uscc()),
+            area_code: sp(TEST_AREA_CODE.to_owned()),
         },
         paths: PathsDto { policies: path_string(policies), mappings: path_string(mappings) },
         signer: SignerDto {
@@ -61,12 +61,17 @@ pub(crate) fn initial(policies: &Path, mappings: &Path, mo_pin: String, cn_pin: 
 
 fn domain(list: &str, pin: String, require_revocation: bool) -> TrustDomainDto {
     TrustDomainDto {
-        source: format!("file:{list}"),
-        signer_pins: vec![pin],
+        source: sp(format!("file:{list}")),
+        signer_pins: sp(vec![pin]),
         refresh_seconds: None,
         max_staleness_seconds: None,
         require_revocation,
     }
+}
+
+/// A value for a DTO built in code (no source position).
+fn sp<T>(v: T) -> toml::Spanned<T> {
+    toml::Spanned::new(0..0, v)
 }
 
 fn path_string(p: &Path) -> String {
@@ -86,17 +91,17 @@ pub(crate) fn render(c: &ConfigFile) -> String {
         writeln!(w, "# Test configuration written by `hengqin-bridge dev pki`. Not for production:")?;
         writeln!(w, "# the issuer codes below are check-valid test values that no registry assigned.")?;
         writeln!(w, "# Relative paths are relative to this file's directory.\n")?;
-        writeln!(w, "[gateway]\nid = {}\n", s(&c.gateway.id))?;
+        writeln!(w, "[gateway]\nid = {}\n", s(c.gateway.id.get_ref()))?;
         writeln!(w, "[issuer]\nname = {}", s(&c.issuer.name))?;
-        writeln!(w, "uscc = {}", s(&c.issuer.uscc))?;
-        writeln!(w, "defining_body_uscc = {}", s(&c.issuer.defining_body_uscc))?;
-        writeln!(w, "area_code = {}\n", s(&c.issuer.area_code))?;
+        writeln!(w, "uscc = {}", s(c.issuer.uscc.get_ref()))?;
+        writeln!(w, "defining_body_uscc = {}", s(c.issuer.defining_body_uscc.get_ref()))?;
+        writeln!(w, "area_code = {}\n", s(c.issuer.area_code.get_ref()))?;
         writeln!(w, "[paths]\npolicies = {}\nmappings = {}\n", s(&c.paths.policies), s(&c.paths.mappings))?;
         writeln!(w, "[signer]\ncertificate = {}\nkey = {}\n", s(&c.signer.certificate), s(&c.signer.key))?;
         writeln!(w, "[pseudonym]\nkey = {}", s(&c.pseudonym.key))?;
         for (id, d) in &c.trust {
-            writeln!(w, "\n[trust.{id}]\nsource = {}", s(&d.source))?;
-            let pins: Vec<String> = d.signer_pins.iter().map(|p| s(p)).collect();
+            writeln!(w, "\n[trust.{id}]\nsource = {}", s(d.source.get_ref()))?;
+            let pins: Vec<String> = d.signer_pins.get_ref().iter().map(|p| s(p)).collect();
             writeln!(w, "signer_pins = [{}]", pins.join(", "))?;
             if let Some(r) = d.refresh_seconds {
                 writeln!(w, "refresh_seconds = {r}")?;

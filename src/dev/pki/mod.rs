@@ -130,7 +130,7 @@ impl Pki {
                 return Err(PkiError::Invalid(format!("{} is missing: not a generated pki", dir.join(rel).display())));
             }
         }
-        Ok(Pki::new(dir, now, cfg.gateway.id))
+        Ok(Pki::new(dir, now, cfg.gateway.id.into_inner()))
     }
 
     /// The PKI directory (absolute).
@@ -171,7 +171,7 @@ impl Pki {
         let mut cfg = config::parse(&text)?;
         let d =
             cfg.trust.get_mut(domain.as_str()).ok_or_else(|| PkiError::Config(format!("no [trust.{domain}] table")))?;
-        d.signer_pins = pins.to_vec();
+        d.signer_pins = toml::Spanned::new(0..0, pins.to_vec());
         files::write(&path, config::render(&cfg).as_bytes(), false)
     }
 }

@@ -81,10 +81,10 @@ fn bridge_toml_deserializes_into_config_file() {
     let (_dir, pki) = fresh();
     let text = std::fs::read_to_string(pki.config_path()).unwrap();
     let cfg: ConfigFile = toml::from_str(&text).unwrap();
-    assert_eq!(cfg.gateway.id, GATEWAY_ID);
+    assert_eq!(cfg.gateway.id.get_ref(), GATEWAY_ID);
     assert_eq!(pki.gateway_id(), GATEWAY_ID);
-    assert_eq!(cfg.issuer.area_code, "440400");
-    for code in [&cfg.issuer.uscc, &cfg.issuer.defining_body_uscc] {
+    assert_eq!(cfg.issuer.area_code.get_ref(), "440400");
+    for code in [cfg.issuer.uscc.get_ref(), cfg.issuer.defining_body_uscc.get_ref()] {
         assert!(Uscc::parse(code).is_ok(), "{code} is check-valid");
         assert_eq!(&code[8..10], "MA", "{code} is an obvious test code");
     }
@@ -95,14 +95,14 @@ fn bridge_toml_deserializes_into_config_file() {
     assert!(pki.path(&cfg.pseudonym.key).is_file());
     assert_eq!(cfg.trust.keys().map(String::as_str).collect::<Vec<_>>(), ["CN-GD", "MO"]);
     let mo = &cfg.trust["MO"];
-    assert_eq!(mo.source, "file:mo/trust-list.jws");
+    assert_eq!(mo.source.get_ref(), "file:mo/trust-list.jws");
     assert!(mo.require_revocation);
-    assert_eq!(mo.signer_pins, [pki.list_signer_pin(TrustDomainId::Mo).unwrap()]);
+    assert_eq!(*mo.signer_pins.get_ref(), [pki.list_signer_pin(TrustDomainId::Mo).unwrap()]);
     let cn = &cfg.trust["CN-GD"];
-    assert_eq!(cn.source, "file:cn-gd/trust-list.jws");
+    assert_eq!(cn.source.get_ref(), "file:cn-gd/trust-list.jws");
     assert!(!cn.require_revocation);
-    assert_eq!(cn.signer_pins, [pki.list_signer_pin(TrustDomainId::CnGd).unwrap()]);
-    assert_eq!(cn.signer_pins[0].len(), 64);
+    assert_eq!(*cn.signer_pins.get_ref(), [pki.list_signer_pin(TrustDomainId::CnGd).unwrap()]);
+    assert_eq!(cn.signer_pins.get_ref()[0].len(), 64);
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn set_signer_pins_keeps_the_config_loadable() {
     assert_ne!(next, current);
     pki.set_signer_pins(TrustDomainId::Mo, &[current.clone(), next.clone()]).unwrap();
     let cfg: ConfigFile = toml::from_str(&std::fs::read_to_string(pki.config_path()).unwrap()).unwrap();
-    assert_eq!(cfg.trust["MO"].signer_pins, [current, next]);
+    assert_eq!(*cfg.trust["MO"].signer_pins.get_ref(), [current, next]);
     assert_eq!(cfg.issuer.name, crate::dev::pki::TEST_ISSUER_NAME);
 }
 
