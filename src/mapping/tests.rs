@@ -302,3 +302,66 @@ fn typed_transforms_refuse_masked_claims() {
     let text = show(&check_policies(&mset, &policies));
     assert!(text.contains("reads `entitlements.fss.beneficiary_number` as a typed value"), "{text}");
 }
+
+/// Property: whatever the claims, a record holds no value of a claim the
+/// policy did not release, and no full value of a claim released masked or
+/// as a pseudonym.
+#[test]
+fn no_unreleased_value_ever_reaches_a_record() {
+    use crate::intake::{BirType, ClaimValue, RELEASABLE_PATHS};
+    use crate::model::{BirNumber, MtpNumber};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let (policies, mappings) = (policies(), shipped());
+    let key = PseudonymKey::from_bytes([3; 32]);
+    let flows = [
+        clinic(),
+        request("hq-ss-window", "social-security", OutputFormat::Gbt36903Json),
+        request("gz-insurer-0001", "real-name-kyc", OutputFormat::GdLicenseAppJson),
+    ];
+    let strategy = (
+        "[157][0-9]{7}",
+        "M[0-9]{8}([0-9]{2})?",
+        "[A-Z]{6,12}",
+        "FSS[0-9]{8}",
+        1_000_000i64..9_999_999,
+        1950i32..2005,
+        any::<bool>(),
+        0usize..3,
+    );
+    let mut runner = TestRunner::new(Config::with_cases(96));
+    runner
+        .run(&strategy, |(bir, mtp, latin, fss, balance, year, permanent, flow)| {
+            let mut c = claims();
+            c.acr = Loa::High;
+            c.person.bir_number = BirNumber::parse(&bir).unwrap();
+            c.person.bir_type = if permanent { BirType::Birp } else { BirType::Birnp };
+            c.person.mtp_number = Some(MtpNumber::parse(&mtp).unwrap());
+            c.person.name_latin = format!("{latin} {latin}");
+            c.person.birth_date = time::Date::from_calendar_date(year, time::Month::July, 9).unwrap();
+            c.entitlements.fss.as_mut().unwrap().beneficiary_number = fss;
+            c.entitlements.health_voucher.as_mut().unwrap().balance_mop = balance;
+            let Ok(p) = permit(Verified::for_tests(c.clone()), &policies, &flows[flow], &key, NOW) else {
+                return Ok(()); // a refusal releases nothing at all
+            };
+            let record = map(&p, mappings.get(p.mapping_id()).unwrap()).unwrap();
+            let dump = format!("{record:?}");
+            for path in RELEASABLE_PATHS {
+                let full = match c.value_at(path) {
+                    Some(ClaimValue::Text(s)) if s.len() >= 6 => s,
+                    Some(ClaimValue::Integer(i)) if i >= 1_000_000 => i.to_string(),
+                    Some(ClaimValue::Date(d)) => d.to_string(),
+                    _ => continue,
+                };
+                let shown_full = p.value(path).is_some_and(|r| r.form == crate::policy::Form::Full);
+                // The MTP's first 9 characters are the holder code when released.
+                let shown_key = *path == "person.mtp_number" && shown_full;
+                if !shown_full && !shown_key {
+                    prop_assert!(!dump.contains(&full), "{path} leaked in {}", flows[flow].purpose);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

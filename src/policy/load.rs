@@ -48,11 +48,8 @@ pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<FileError>> {
     let mut pending_deny = Vec::new();
     for f in files.iter().filter(|f| f.name != MACAU && f.name != PURPOSES) {
         let ctx = Context { macau: macau.as_ref(), purposes: &purposes };
-        if let Some((j, ps, deny)) = read_jurisdiction(f, &ctx, &mut partners, &mut errors) {
+        if let Some((j, deny)) = read_jurisdiction(f, &ctx, &mut partners, &mut errors) {
             pending_deny.push((f, Some(j.id.clone()), deny));
-            for p in ps {
-                partners.insert(p.id.clone(), p);
-            }
             jurisdictions.insert(j.id.clone(), j);
         }
     }
@@ -412,7 +409,7 @@ fn compile_release(
     ReleaseSet(out)
 }
 
-type Jur = (Jurisdiction, Vec<Partner>, DenyDtos);
+type Jur = (Jurisdiction, DenyDtos);
 
 fn read_jurisdiction(
     file: &SourceFile,
@@ -469,7 +466,6 @@ fn read_jurisdiction(
             },
         );
     }
-    let mut out_partners = Vec::new();
     for (key, p) in partners {
         let id = match PartnerId::parse(key.get_ref()) {
             Ok(id) => id,
@@ -484,14 +480,13 @@ fn read_jurisdiction(
         }
         let Some(j) = &jurisdiction else { continue };
         if let Some(partner) = compile_partner(&mut doc, ctx, id, j.id.clone(), p) {
-            known_partners.insert(partner.id.clone(), partner.clone());
-            out_partners.push(partner);
+            known_partners.insert(partner.id.clone(), partner);
         }
     }
     errors.append(&mut doc.errors);
     let mut j = jurisdiction?;
     j.narrowings = compiled_narrowings;
-    Some((j, out_partners, deny))
+    Some((j, deny))
 }
 
 fn loa_str(l: Loa) -> &'static str {
