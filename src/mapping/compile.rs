@@ -27,7 +27,10 @@ pub struct Mapping {
     /// Three digits.
     pub type_sequence: String,
     pub(super) holder_name: Transform,
-    pub(super) holder_codes: Vec<HolderCode>,
+    /// A `first_of` over the `[[holder.code]]` alternatives.
+    pub(super) holder_code: Transform,
+    /// The code type of each alternative, by position.
+    pub(super) holder_code_types: Vec<HolderCodeType>,
     pub(super) surface: Vec<SurfaceRule>,
 }
 
@@ -39,8 +42,7 @@ impl Mapping {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct HolderCode {
-    pub value: Transform,
+pub(super) struct HolderCodeType {
     pub code_type: String,
     pub code_type_name: String,
 }
@@ -313,7 +315,7 @@ fn compile(
         }
     }
     let holder_types = res.tables.get(HOLDER_TYPE_TABLE);
-    let (mut holder_name, mut holder_codes) = (None, Vec::new());
+    let (mut holder_name, mut holder_codes, mut holder_code_types) = (None, Vec::new(), Vec::new());
     if let Some(h) = &holder {
         holder_name = compile_transform(doc, res, &h.name);
         if holder_name.as_ref().is_some_and(|t| t.kind() != Kind::Text) {
@@ -340,11 +342,9 @@ fn compile(
             }
             if let Some(value) = value {
                 let name = alt.code_type_name.as_ref().map_or(table_name, |n| n.get_ref()).to_owned();
-                holder_codes.push(HolderCode {
-                    value,
-                    code_type: alt.code_type.get_ref().clone(),
-                    code_type_name: name,
-                });
+                holder_codes.push(value);
+                holder_code_types
+                    .push(HolderCodeType { code_type: alt.code_type.get_ref().clone(), code_type_name: name });
             }
         }
     }
@@ -419,7 +419,8 @@ fn compile(
         type_name: licence.type_name.into_inner(),
         type_sequence: licence.type_sequence.into_inner(),
         holder_name: holder_name?,
-        holder_codes,
+        holder_code: Transform::FirstOf(holder_codes),
+        holder_code_types,
         surface: rules.into_iter().map(|(_, r)| r).collect(),
     })
 }
@@ -429,8 +430,7 @@ impl Mapping {
     /// required item of the record to get a value.
     pub(super) fn required_needs(&self) -> Vec<Vec<&'static str>> {
         let mut needs = self.holder_name.needs();
-        let codes: Vec<&'static str> = self.holder_codes.iter().flat_map(|c| c.value.needs()).flatten().collect();
-        needs.push(codes);
+        needs.extend(self.holder_code.needs());
         for s in self.surface.iter().filter(|s| !s.optional) {
             needs.extend(s.value.needs());
         }
@@ -441,7 +441,7 @@ impl Mapping {
     /// Claims some transform reads as typed values (they must be `full`).
     pub(super) fn full_needs(&self) -> Vec<&'static str> {
         let mut all = self.holder_name.needs_full();
-        all.extend(self.holder_codes.iter().flat_map(|c| c.value.needs_full()));
+        all.extend(self.holder_code.needs_full());
         all.extend(self.surface.iter().flat_map(|s| s.value.needs_full()));
         all.sort();
         all.dedup();

@@ -59,9 +59,8 @@ pub fn map(permitted: &Permitted, mapping: &Mapping) -> Result<MappedRecord, Map
 
     let name = r.eval(&mapping.holder_name)?.ok_or_else(|| missing("holder name"))?;
     review.extend(name.review);
-    let alternatives = Transform::FirstOf(mapping.holder_codes.iter().map(|c| c.value.clone()).collect());
-    let code = r.eval(&alternatives)?.ok_or_else(|| missing("holder code"))?;
-    let code_type = &mapping.holder_codes[code.matched];
+    let code = r.eval(&mapping.holder_code)?.ok_or_else(|| missing("holder code"))?;
+    let code_type = &mapping.holder_code_types[code.matched];
     let holder = Holder {
         name: text(name.value),
         code: text(code.value),

@@ -9,6 +9,71 @@
 //! already masked or pseudonymised as the policy says; the mapping stage
 //! can read nothing else.
 //!
+//! The files, abridged (the shipped ones in `policies/` are complete):
+//!
+//! ```toml
+//! # macau.toml
+//! [assertion]
+//! max_assertion_age = 600
+//! clock_skew = 60
+//! source = "Law 11/2023 art. 2(4)-(5); AR 24/2020 art. 3"
+//! [mechanism.GBA_SC_MO]
+//! name = "粤港澳大湾区（内地、澳门）个人信息跨境流动标准合同"
+//! reference_required = true
+//! registered_cities = ["440100", "440300", "440400", "…", "820000"]
+//! source = "GBA standard contract, Mainland–Macao; PDPA art. 20(1)"
+//! [sensitive]
+//! categories = ["health", "sex_life", "…"]
+//! source = "PDPA (Law 8/2005) art. 7"
+//!
+//! # purposes.toml
+//! [[purpose]]
+//! id = "health-voucher"
+//! description = "澳门医疗券在横琴使用的持券人核验"
+//! min_loa = "substantial"
+//! sensitive = ["health"]
+//! mapping = "mo-health-voucher"
+//! legal_basis = { macau = "PDPA art. 7, art. 20(1)", mainland = "PIPL art. 13(1), art. 29" }
+//! source = "Law 11/2023 art. 2(5)"
+//! [purpose.consent]
+//! mode = "separate"
+//! source = "PIPL art. 29"
+//! [purpose.eligibility]
+//! bir_type = ["BIRP"]
+//! voucher_current_year = true
+//! source = "…"
+//! [purpose.release]
+//! source = "PDPA art. 5(1)(c); PIPL art. 6"
+//! [purpose.release.claims]
+//! "person.bir_number" = "masked"
+//! [purpose.retention]
+//! audit_days = 1095
+//! payload_days = 0
+//! source = "PIPL art. 56"
+//!
+//! # hengqin.toml (any other file is a jurisdiction)
+//! [jurisdiction]
+//! id = "hengqin"          # = the file name
+//! area_code = "440400"
+//! regime = "CN_PIPL"
+//! minor_age = 14
+//! # name, trust_domains, sensitive_categories, source …
+//! [partner.hq-clinic-0001]
+//! purposes = ["health-voucher"]
+//! formats = ["gbt36903+json"]
+//! # name, registered_city, role, nonce_required, source, and the tables
+//! # [partner.<id>.authorisation], .transfer, .limits, optional .identity
+//! [purpose.health-voucher]   # optional narrowing
+//! min_loa = "high"
+//! source = "…"
+//! [[deny]]
+//! id = "clinic-needs-high"
+//! description = "…"
+//! partner = "hq-clinic-0001"  # also: purpose, bir_type, fss_status, age_under, loa_below
+//! loa_below = "high"
+//! source = "…"
+//! ```
+//!
 //! Decisions taken here, where DESIGN is silent:
 //! - every table of every policy file carries a `source` citing its legal
 //!   basis; a file that restates a statutory list (PDPA art. 7, PIPL art.
@@ -28,6 +93,7 @@
 pub mod dto;
 mod evaluate;
 mod forms;
+mod jurisdiction;
 pub mod law;
 mod load;
 mod permit;

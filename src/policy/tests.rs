@@ -594,3 +594,33 @@ fn masked_and_pseudonym_forms_of_other_identifiers() {
     let v = &p.value("entitlements.fss.beneficiary_number").unwrap().value;
     assert_eq!(v, &crate::intake::ClaimValue::Text("*******3456".into()));
 }
+
+/// Property: a matching deny rule refuses whatever else holds, and a
+/// Permit never comes with a matching rule.
+#[test]
+fn deny_wins_over_permit() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let set = with_deny_rule("id = \"under-30\"\ndescription = \"test\"\npartner = \"hq-clinic-0001\"\nage_under = 30");
+    let strategy = (1990i32..2012, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
+    let mut runner = TestRunner::new(Config::with_cases(128));
+    runner
+        .run(&strategy, |(year, high, separate, guardian, permanent)| {
+            let mut c = claims();
+            c.person.birth_date = time::Date::from_calendar_date(year, time::Month::March, 15).unwrap();
+            c.acr = if high { Loa::High } else { Loa::Substantial };
+            c.person.bir_type = if permanent { BirType::Birp } else { BirType::Birnp };
+            let consent = c.consent.as_mut().unwrap();
+            consent.separate = separate;
+            consent.by_guardian = guardian;
+            let d = evaluate(&c, &set, &clinic(), NOW);
+            let denied_by_rule = d.reasons.iter().any(|r| r.reason == Reason::DeniedByRule);
+            prop_assert_eq!(denied_by_rule, age_on(c.person.birth_date, NOW.date()) < 30);
+            if denied_by_rule {
+                prop_assert_eq!(d.effect, Effect::Deny);
+            }
+            prop_assert_eq!(d.is_permit(), d.reasons.is_empty());
+            Ok(())
+        })
+        .unwrap();
+}
