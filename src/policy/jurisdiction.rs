@@ -3,13 +3,13 @@
 //! `purposes.toml`.
 
 use super::dto::*;
-use super::file_error::FileError;
 use super::law;
 use super::load::{
     Context, DenyDtos, bir_type, check_categories, compile_release, fss_status, non_empty, parse_or_collect,
 };
 use super::set::*;
 use super::toml_file::{Doc, SourceFile};
+use crate::file_error::FileError;
 use crate::model::{JurisdictionId, Loa, PartnerId, PurposeId, TrustDomainId};
 use std::collections::{BTreeMap, BTreeSet};
 
