@@ -112,15 +112,12 @@ fn check(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             Err(e) => e,
         },
         None => {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let mut errors = Vec::new();
-            if let Err(e) = hengqin_bridge::mapping::load_dir(&root.join("mappings")) {
-                errors.extend(e);
+            let (policies, mappings) = (Path::new("policies"), Path::new("mappings"));
+            if !policies.is_dir() || !mappings.is_dir() {
+                eprintln!("no policies/ and mappings/ here: run from the repository or pass --config");
+                return Ok(ExitCode::from(EXIT_PROBLEMS));
             }
-            if let Err(e) = hengqin_bridge::policy::load_dir(&root.join("policies")) {
-                errors.extend(e);
-            }
-            errors
+            hengqin_bridge::snapshot::load_rules(policies, mappings).err().unwrap_or_default()
         }
     };
     if errors.is_empty() {

@@ -28,8 +28,8 @@ impl Snapshot {
     /// problem is returned at once.
     pub fn load(config: &Config, now: OffsetDateTime) -> Result<Snapshot, Vec<FileError>> {
         let mut errors = Vec::new();
-        let mappings = crate::mapping::load_dir(&config.mappings_dir).map_err(|e| errors.extend(e)).ok();
-        let policies = crate::policy::load_dir(&config.policies_dir).map_err(|e| errors.extend(e)).ok();
+        let rules = load_rules(&config.policies_dir, &config.mappings_dir).map_err(|e| errors.extend(e)).ok();
+        let (policies, mappings) = rules.unzip();
         let signer = load_signer(config).map_err(|e| errors.push(e)).ok();
         let pseudonym_key = load_pseudonym_key(&config.pseudonym_key).map_err(|e| errors.push(e)).ok();
         let mut domains = Vec::new();
@@ -51,6 +51,21 @@ impl Snapshot {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// Loads the policies and the mappings and checks them against each
+/// other (every purpose's mapping exists and only reads what the purpose
+/// releases); every problem in every file at once.
+pub fn load_rules(policies_dir: &Path, mappings_dir: &Path) -> Result<(PolicySet, MappingSet), Vec<FileError>> {
+    let mappings = crate::mapping::load_dir(mappings_dir);
+    let policies = crate::policy::load_dir(policies_dir);
+    match (policies, mappings) {
+        (Ok(p), Ok(m)) => {
+            let errors = crate::mapping::check_policies(&m, &p);
+            if errors.is_empty() { Ok((p, m)) } else { Err(errors) }
+        }
+        (p, m) => Err(m.err().into_iter().chain(p.err()).flatten().collect()),
     }
 }
 

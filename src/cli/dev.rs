@@ -50,8 +50,8 @@ pub fn run(cmd: DevCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn pki(dir: &Path, policies: &Path, mappings: &Path) -> anyhow::Result<ExitCode> {
-    let set = match hengqin_bridge::policy::load_dir(policies) {
-        Ok(s) => s,
+    let set = match hengqin_bridge::snapshot::load_rules(policies, mappings) {
+        Ok((s, _)) => s,
         Err(errors) => {
             super::print_errors(&errors);
             return Ok(ExitCode::from(EXIT_USAGE));
