@@ -31,6 +31,11 @@
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
+//! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
+//! | [`file_error`] | `file:line: message`, shared by every loader |
+//!
+//! The binary (`src/main.rs`, `src/cli/`) is the command line: `demo`,
+//! `check`, `translate`, `verify-licence`, `dev`.
 //!
 //! The decision core (`intake`, `trust`, `policy`, `mapping`, `licence`,
 //! `pipeline`) does no I/O and never reads the clock; `tests/core_imports.rs`

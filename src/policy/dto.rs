@@ -6,7 +6,7 @@
 //! optional `[[deny]]`. `purposes.toml`: `[[purpose]]`. A jurisdiction
 //! file: `[jurisdiction]`, `[partner.<id>]`, optional `[purpose.<id>]`
 //! (narrowing) and `[[deny]]`. The top level is read key by key in
-//! [`super::load`], so each entry's problems are reported separately.
+//! `load`, so each entry's problems are reported separately.
 
 use super::forms::Form;
 use crate::model::{Loa, OutputFormat, TrustDomainId};
