@@ -15,6 +15,41 @@ pub struct ConfigFile {
     pub pseudonym: PseudonymDto,
     /// Keyed by trust domain id (`MO`, `CN-GD`).
     pub trust: BTreeMap<String, TrustDomainDto>,
+    /// The gRPC and admin listeners; required by `serve`, unused offline.
+    #[serde(default)]
+    pub server: Option<ServerDto>,
+    /// The embedded store; required by `serve`, `anchors` and `audit`.
+    #[serde(default)]
+    pub store: Option<StoreDto>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerDto {
+    /// gRPC over mutual TLS, e.g. `127.0.0.1:8443`.
+    pub listen: Spanned<String>,
+    /// Admin HTTP (`/metrics`, `/healthz`, `/readyz`); loopback by default.
+    #[serde(default)]
+    pub admin_listen: Option<Spanned<String>>,
+    /// PEM server certificate chain and PKCS#8 key (env `HENGQIN_TLS_KEY` overrides the key).
+    pub tls_certificate: String,
+    pub tls_key: String,
+    /// Most requests in flight before shedding with `OVERLOADED` (default 256).
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// Per-request deadline in milliseconds (default 5000).
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// Grace period for draining in-flight requests on SIGTERM, seconds (default 10).
+    #[serde(default)]
+    pub drain_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreDto {
+    /// The sled directory.
+    pub path: String,
 }
 
 #[derive(Debug, Deserialize)]

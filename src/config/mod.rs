@@ -36,6 +36,31 @@ pub struct TrustDomainConfig {
     pub require_revocation: bool,
 }
 
+/// Environment variable that overrides the TLS server key path.
+pub const ENV_TLS_KEY: &str = "HENGQIN_TLS_KEY";
+/// Default in-flight cap.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 256;
+/// Default admin listener.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9090";
+
+/// The server's listeners and limits.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: std::net::SocketAddr,
+    pub admin_listen: std::net::SocketAddr,
+    pub tls_certificate: PathBuf,
+    pub tls_key: PathBuf,
+    pub max_in_flight: u32,
+    pub request_timeout: Duration,
+    pub drain: Duration,
+}
+
+/// The embedded store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
 /// A validated configuration. Paths are absolute.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -48,6 +73,8 @@ pub struct Config {
     pub signer_key: PathBuf,
     pub pseudonym_key: PathBuf,
     pub trust: Vec<TrustDomainConfig>,
+    pub server: Option<ServerConfig>,
+    pub store: Option<StoreConfig>,
 }
 
 impl Config {
@@ -144,6 +171,31 @@ impl Config {
                 "trust.CN-GD is required: the signer chain is checked against it",
             ));
         }
+        let addr = |v: &toml::Spanned<String>, what: &str, errors: &mut Vec<FileError>| {
+            v.get_ref().parse::<std::net::SocketAddr>().map_err(|_| {
+                errors.push(err(v.span(), format!("{what} must be an address:port such as 127.0.0.1:8443")))
+            })
+        };
+        let server = dto.server.as_ref().and_then(|sv| {
+            let listen = addr(&sv.listen, "server.listen", &mut errors).ok()?;
+            let admin_listen = match &sv.admin_listen {
+                Some(a) => addr(a, "server.admin_listen", &mut errors).ok()?,
+                None => DEFAULT_ADMIN_LISTEN.parse().ok()?,
+            };
+            if sv.max_in_flight == Some(0) {
+                errors.push(FileError::new(&*name, None, "server.max_in_flight must be at least 1"));
+            }
+            Some(ServerConfig {
+                listen,
+                admin_listen,
+                tls_certificate: resolve(&sv.tls_certificate),
+                tls_key: env(ENV_TLS_KEY).map_or_else(|| resolve(&sv.tls_key), PathBuf::from),
+                max_in_flight: sv.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT).max(1),
+                request_timeout: Duration::milliseconds(sv.request_timeout_ms.unwrap_or(5000).clamp(1, 600_000) as i64),
+                drain: Duration::seconds(sv.drain_seconds.unwrap_or(10).min(3600) as i64),
+            })
+        });
+        let store = dto.store.as_ref().map(|st| StoreConfig { path: resolve(&st.path) });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -163,6 +215,8 @@ impl Config {
             signer_key: env(ENV_SIGNER_KEY).map_or_else(|| resolve(&dto.signer.key), PathBuf::from),
             pseudonym_key: env(ENV_PSEUDONYM_KEY).map_or_else(|| resolve(&dto.pseudonym.key), PathBuf::from),
             trust,
+            server,
+            store,
         })
     }
 }

@@ -88,6 +88,25 @@ fn every_semantic_problem_reported_at_once() {
 }
 
 #[test]
+fn server_and_store_sections() {
+    let text = format!(
+        "{GOOD}\n[server]\nlisten = \"127.0.0.1:8443\"\ntls_certificate = \"server/server.pem\"\ntls_key = \"server/server.key\"\n\n[store]\npath = \"state\"\n"
+    );
+    let c = parse(&text).unwrap();
+    let sv = c.server.unwrap();
+    assert_eq!(sv.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(sv.admin_listen.to_string(), DEFAULT_ADMIN_LISTEN);
+    assert_eq!(sv.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+    assert_eq!(sv.tls_key, Path::new("/etc/hq/server/server.key"));
+    assert_eq!(c.store.unwrap().path, Path::new("/etc/hq/state"));
+    assert!(parse(GOOD).unwrap().server.is_none());
+
+    let bad = text.replace("127.0.0.1:8443", "localhost");
+    let errs = parse(&bad).unwrap_err();
+    assert!(errs[0].to_string().contains("server.listen must be an address"), "{errs:?}");
+}
+
+#[test]
 fn both_domains_required() {
     let cut = GOOD.find("[trust.CN-GD]").unwrap();
     let errs = parse(&GOOD[..cut]).unwrap_err();

@@ -3,7 +3,9 @@
 
 use super::PkiError;
 use super::layout;
-use crate::config::dto::{ConfigFile, GatewayDto, IssuerDto, PathsDto, PseudonymDto, SignerDto, TrustDomainDto};
+use crate::config::dto::{
+    ConfigFile, GatewayDto, IssuerDto, PathsDto, PseudonymDto, ServerDto, SignerDto, StoreDto, TrustDomainDto,
+};
 use crate::model::{TrustDomainId, gb11714_check, uscc_check};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -56,6 +58,16 @@ pub(crate) fn initial(policies: &Path, mappings: &Path, mo_pin: String, cn_pin: 
         },
         pseudonym: PseudonymDto { key: layout::PSEUDONYM_KEY.to_owned() },
         trust,
+        server: Some(ServerDto {
+            listen: sp("127.0.0.1:0".to_owned()),
+            admin_listen: Some(sp("127.0.0.1:0".to_owned())),
+            tls_certificate: layout::SERVER_CERT.to_owned(),
+            tls_key: layout::SERVER_KEY.to_owned(),
+            max_in_flight: None,
+            request_timeout_ms: None,
+            drain_seconds: None,
+        }),
+        store: Some(StoreDto { path: "state".to_owned() }),
     }
 }
 
@@ -99,6 +111,16 @@ pub(crate) fn render(c: &ConfigFile) -> String {
         writeln!(w, "[paths]\npolicies = {}\nmappings = {}\n", s(&c.paths.policies), s(&c.paths.mappings))?;
         writeln!(w, "[signer]\ncertificate = {}\nkey = {}\n", s(&c.signer.certificate), s(&c.signer.key))?;
         writeln!(w, "[pseudonym]\nkey = {}", s(&c.pseudonym.key))?;
+        if let Some(sv) = &c.server {
+            writeln!(w, "\n[server]\nlisten = {}", s(sv.listen.get_ref()))?;
+            if let Some(a) = &sv.admin_listen {
+                writeln!(w, "admin_listen = {}", s(a.get_ref()))?;
+            }
+            writeln!(w, "tls_certificate = {}\ntls_key = {}", s(&sv.tls_certificate), s(&sv.tls_key))?;
+        }
+        if let Some(st) = &c.store {
+            writeln!(w, "\n[store]\npath = {}", s(&st.path))?;
+        }
         for (id, d) in &c.trust {
             writeln!(w, "\n[trust.{id}]\nsource = {}", s(d.source.get_ref()))?;
             let pins: Vec<String> = d.signer_pins.get_ref().iter().map(|p| s(p)).collect();
