@@ -84,22 +84,28 @@ impl fmt::Display for Reason {
 }
 
 /// A refusal as it leaves the core: the stable reason, a short English
-/// detail with no personal data, and, for policy refusals, the clause that
-/// caused it (`file#table.key`).
+/// detail with no personal data, for policy refusals the clause that
+/// caused it (`file#table.key`), and for limits when to retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub reason: Reason,
     pub detail: String,
     pub clause: Option<String>,
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Rejection {
     pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
-        Rejection { reason, detail: detail.into(), clause: None }
+        Rejection { reason, detail: detail.into(), clause: None, retry_after: None }
     }
 
     pub fn with_clause(mut self, clause: impl Into<String>) -> Self {
         self.clause = Some(clause.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after);
         self
     }
 }
