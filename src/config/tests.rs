@@ -112,3 +112,12 @@ fn both_domains_required() {
     let errs = parse(&GOOD[..cut]).unwrap_err();
     assert!(errs[0].message.contains("trust.CN-GD is required"));
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.toml");
+    let c = Config::load(&path, |_| None).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(c.server.is_some() && c.store.is_some());
+    assert_eq!(c.trust.len(), 2);
+    assert!(c.policies_dir.ends_with("deploy/../policies"));
+}
