@@ -205,7 +205,7 @@ fn json_of(v: &toml::Value) -> Value {
 }
 
 /// Mints the case's assertion and runs it through the pipeline.
-fn run(env: &Env, case: &Case) -> (Result<SignedLicence, Rejection>, String) {
+fn run(env: &Env, case: &Case) -> Result<SignedLicence, Rejection> {
     let flow = Flow::parse(&case.flow).expect("checked when parsed");
     let mut opts = MintOptions::new(flow, env.now);
     opts.loa = case.loa;
@@ -226,12 +226,12 @@ fn run(env: &Env, case: &Case) -> (Result<SignedLicence, Rejection>, String) {
         nonce: &case.request_nonce,
         assertion: jws.as_bytes(),
     };
-    (env.process(&req), jws)
+    env.process(&req)
 }
 
 /// What differs between the case's expectation and the outcome.
 fn check(env: &Env, case: &Case) -> Vec<String> {
-    let (outcome, _) = run(env, case);
+    let outcome = run(env, case);
     let e = &case.expect;
     match (outcome, e.decision) {
         (Ok(lic), Decision::Permit) => check_permit(env, case, &lic),
