@@ -41,6 +41,20 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Removes every jurisdiction file of a copied policies directory but
+/// `keep`: for tests that edit a purpose bridge-wide, which the shipped
+/// narrowings of other jurisdictions would then widen.
+pub fn keep_jurisdictions(dir: &Path, keep: &[&str]) {
+    let always = ["macau.toml", "purposes.toml"];
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let name = entry.expect("entry").file_name().into_string().expect("utf-8");
+        let name = name.as_str();
+        if name.ends_with(".toml") && !always.contains(&name) && !keep.contains(&name) {
+            std::fs::remove_file(dir.join(name)).expect("remove");
+        }
+    }
+}
+
 /// Rewrites one file of a copied directory.
 pub fn edit(dir: &Path, file: &str, f: impl FnOnce(String) -> String) {
     let path = dir.join(file);

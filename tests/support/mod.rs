@@ -28,7 +28,12 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        let now = OffsetDateTime::now_utc();
+        Env::at(OffsetDateTime::now_utc())
+    }
+
+    /// An environment whose PKI, trust lists and requests are all at `now`:
+    /// nothing reads the clock, so cases can name fixed dates.
+    pub fn at(now: OffsetDateTime) -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let pki = generate(&tmp.path().join("pki"), &PkiOptions::new(now)).unwrap();
         let config = Config::load(&pki.config_path(), |_| None).unwrap();

@@ -70,8 +70,23 @@ pub struct PkiOptions {
     pub now: OffsetDateTime,
 }
 
-/// The partner ids the shipped policies use for the three flows.
-pub const SHIPPED_PARTNERS: &[&str] = &["hq-clinic-0001", "hq-ss-window", "gz-insurer-0001"];
+/// Every partner id of the shipped policies, the three flows' own first;
+/// `dev pki` writes a client certificate for each.
+pub const SHIPPED_PARTNERS: &[&str] = &[
+    "hq-clinic-0001",
+    "hq-ss-window",
+    "gz-insurer-0001",
+    "hq-hospital-0001",
+    "hq-pharmacy-0001",
+    "sz-telecom-0001",
+    "sz-ss-counter",
+    "fs-bank-0001",
+    "fs-insurer-0001",
+    "dg-ss-window",
+    "dg-telecom-0001",
+    "zs-bank-0001",
+    "zs-ss-window",
+];
 
 impl PkiOptions {
     /// The shipped partners and this repository's `policies/` and

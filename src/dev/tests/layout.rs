@@ -194,6 +194,17 @@ fn server_certificate_serves_localhost() {
 }
 
 #[test]
+fn every_partner_of_the_shipped_policies_gets_a_certificate() {
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let set = crate::policy::load_dir(&policies).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut in_policies: Vec<&str> = set.partners().map(|p| p.id.as_str()).collect();
+    let mut shipped = crate::dev::pki::SHIPPED_PARTNERS.to_vec();
+    in_policies.sort_unstable();
+    shipped.sort_unstable();
+    assert_eq!(shipped, in_policies);
+}
+
+#[test]
 fn extra_partner_certificates() {
     use crate::dev::pki::ClientCertKind;
     let (_dir, pki) = fresh();
