@@ -104,7 +104,7 @@ pub fn verify(
         return Err(TrustError::BadSignature);
     }
     let claims = parse_claims(&presented.payload)?;
-    if !chain.issuers.iter().any(|i| *i == claims.iss) {
+    if !chain.issuers.contains(&claims.iss) {
         return Err(TrustError::IssuerNotTrusted);
     }
 

@@ -45,10 +45,8 @@ impl Default for MemoryReplayGuard {
 impl ReplayGuard for MemoryReplayGuard {
     fn consume(&self, key: [u8; 32], remember_until: OffsetDateTime, now: OffsetDateTime) -> Result<(), ReplayError> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(until) = seen.get(&key) {
-            if *until > now {
-                return Err(ReplayError::Replayed);
-            }
+        if seen.get(&key).is_some_and(|until| *until > now) {
+            return Err(ReplayError::Replayed);
         }
         if seen.len() >= self.capacity {
             seen.retain(|_, until| *until > now);
