@@ -9,7 +9,7 @@ use hengqin_bridge::dev::pki::{CrlChoice, ListSigner, SignerKind, TrustListSpec}
 use hengqin_bridge::model::{Reason, TrustDomainId};
 use hengqin_bridge::pipeline::TranslateRequest;
 use serde_json::json;
-use support::{CLINIC, Env, VOUCHER};
+use support::Env;
 use time::Duration;
 
 fn voucher(env: &Env) -> MintOptions {
