@@ -7,7 +7,7 @@
 //! policy → mapping → signing.
 
 use crate::intake;
-use crate::licence::{self, IssueInput, SignedLicence};
+use crate::licence::{self, IssueInput, SignedLicence, SinkCodes};
 use crate::model::{OutputFormat, PartnerId, PurposeId, Reason, Rejection};
 use crate::policy::{self, Request};
 use crate::snapshot::Snapshot;
@@ -105,6 +105,7 @@ pub fn process(
         source_sha256: permitted.source_sha256(),
         policy_digest: snap.policies.digest(),
         gateway_id: &snap.gateway_id,
+        codes: SinkCodes::for_format(format, |id| snap.mappings.table(id)),
     };
     licence::issue(input, &snap.issuer, snap.signer.as_ref(), now).map_err(|e| internal("licence", &e))
 }

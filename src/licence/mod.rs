@@ -4,9 +4,12 @@
 //! A record is assembled from what the mapping produced plus the request's
 //! provenance, given a fresh GB/T 36904 identifier, rendered by the format's
 //! serializer, and signed over the RFC 8785 canonical bytes of the rendering
-//! without its signature members.
+//! without its signature members. A format whose sink uses its own codes
+//! gets the code tables through [`SinkCodes`]; the module reads no files.
 
+mod document;
 mod gbt36903;
+mod gd_license_app;
 pub mod jcs;
 pub mod record;
 mod serial;
@@ -18,6 +21,7 @@ pub use record::{
 pub use serial::{SERIAL_LEN, random_serial};
 pub use verify::{VerifyError, VerifyReport, verify};
 
+use crate::mapping::CodeTable;
 use crate::model::{LicenceId, OutputFormat, Reason};
 use crate::signing::Signer;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -64,6 +68,44 @@ pub struct IssueInput<'a> {
     pub source_sha256: &'a str,
     pub policy_digest: &'a str,
     pub gateway_id: &'a str,
+    /// The code tables the format translates through.
+    pub codes: SinkCodes<'a>,
+}
+
+/// The code tables a format's serializer translates through, looked up by
+/// the caller (the pipeline: in the snapshot's mappings) with
+/// [`SinkCodes::for_format`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinkCodes<'a> {
+    /// GB/T 36903 holder code type → the sink's holder identity type.
+    pub holder_types: Option<&'a CodeTable>,
+    /// GB/T 2260 area code → area name.
+    pub areas: Option<&'a CodeTable>,
+}
+
+/// The GB/T 2260 area table (`mappings/codes/area.toml`).
+pub const AREA_TABLE: &str = "area";
+
+/// The table translating GB/T 36903 holder code types for `format`'s sink;
+/// `None` when the format writes GB/T 36903 codes as they are.
+pub fn holder_type_table(format: OutputFormat) -> Option<&'static str> {
+    match format {
+        OutputFormat::Gbt36903Json => None,
+        OutputFormat::GdLicenseAppJson => Some(gd_license_app::HOLDER_TYPE_TABLE),
+    }
+}
+
+impl<'a> SinkCodes<'a> {
+    /// The tables `format` needs, found by id through `table`.
+    pub fn for_format(format: OutputFormat, table: impl Fn(&str) -> Option<&'a CodeTable>) -> SinkCodes<'a> {
+        SinkCodes {
+            holder_types: holder_type_table(format).and_then(&table),
+            areas: match format {
+                OutputFormat::Gbt36903Json => None,
+                OutputFormat::GdLicenseAppJson => table(AREA_TABLE),
+            },
+        }
+    }
 }
 
 /// Assembles, renders and signs a record.
@@ -76,9 +118,7 @@ pub fn issue(
     let record = assemble(input.clone(), issuer, now)?;
     let bytes = match input.format {
         OutputFormat::Gbt36903Json => gbt36903::render_signed(&record, signer)?,
-        OutputFormat::GdLicenseAppJson => {
-            return Err(LicenceError::Record("format gd-license-app+json is not available yet".into()));
-        }
+        OutputFormat::GdLicenseAppJson => gd_license_app::render_signed(&record, &input.codes, signer)?,
     };
     Ok(SignedLicence {
         id: record.id,

@@ -8,7 +8,7 @@ use openssl::x509::{X509Builder, X509NameBuilder};
 use serde_json::Value;
 use time::macros::datetime;
 
-fn signer() -> OpensslSm2Signer {
+pub(super) fn signer() -> OpensslSm2Signer {
     let key = openssl_sm2::generate_key().unwrap();
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_text("CN", "licence test signer").unwrap();
@@ -26,7 +26,7 @@ fn signer() -> OpensslSm2Signer {
     OpensslSm2Signer::new(cert, key).unwrap()
 }
 
-fn issuer() -> IssuingBody {
+pub(super) fn issuer() -> IssuingBody {
     IssuingBody {
         name: "测试签发机构".into(),
         uscc: Uscc::parse("91120222MA06DG3067").unwrap(),
@@ -35,7 +35,7 @@ fn issuer() -> IssuingBody {
     }
 }
 
-fn mapped() -> MappedRecord {
+pub(super) fn mapped() -> MappedRecord {
     MappedRecord {
         licence_name: "澳门医疗券持券人核验证明".into(),
         type_name: "澳门医疗券持券人核验证明".into(),
@@ -65,7 +65,7 @@ fn mapped() -> MappedRecord {
     }
 }
 
-fn input(m: MappedRecord) -> IssueInput<'static> {
+pub(super) fn input(m: MappedRecord) -> IssueInput<'static> {
     IssueInput {
         mapped: m,
         format: OutputFormat::Gbt36903Json,
@@ -77,11 +77,12 @@ fn input(m: MappedRecord) -> IssueInput<'static> {
         source_sha256: "ab",
         policy_digest: "cd",
         gateway_id: "urn:hengqin-bridge:gateway:test",
+        codes: SinkCodes::default(),
     }
 }
 
 // 2026-11-23 23:30 UTC is 2026-11-24 07:30 in UTC+8: dates follow UTC+8.
-const NOW: OffsetDateTime = datetime!(2026-11-23 23:30:05.123 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2026-11-23 23:30:05.123 UTC);
 
 #[test]
 fn renders_the_catalogue_shape_in_utc8() {

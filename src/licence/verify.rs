@@ -1,16 +1,22 @@
 //! Checking a licence someone hands back: its signature, its identifier's
 //! check character and, given anchors, its signer's chain to a
 //! `bridge-signer-ca` of the `CN-GD` trust list.
+//!
+//! The format is read from the document's shape: the member holding the
+//! identifier (`certificate_identifier` for `gbt36903+json`,
+//! `license_code` for `gd-license-app+json`; a document with both or
+//! neither is of no known format). The format only says where its
+//! signature members are; every check after that is the same for both.
 
-use super::gbt36903::SIGNATURE_MEMBER;
-use super::jcs;
+use super::document::DetachedSignature;
+use super::{gbt36903, gd_license_app, jcs};
 use crate::model::{LicenceId, OutputFormat};
-use crate::signing::{SM2_DEFAULT_ID, SM2_WITH_SM3_OID, openssl_sm2};
+use crate::signing::{SM2_DEFAULT_ID, openssl_sm2};
 use crate::trust::{Anchors, verify_signer_certificate};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::x509::X509;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// Largest licence document accepted for verification.
@@ -23,6 +29,9 @@ pub struct VerifyReport {
     pub format: OutputFormat,
     pub licence_id: String,
     pub signed_at: String,
+    /// The signature verifies over the canonical record under the
+    /// certificate's key, and the signature members agree with the
+    /// certificate (`public_key` in `gd-license-app+json`).
     pub signature_valid: bool,
     pub identifier_valid: bool,
     /// `None` when no anchors were given to check the signer against.
@@ -49,6 +58,26 @@ pub enum VerifyError {
     UnknownFormat,
 }
 
+/// How one format's document is read back.
+struct Shape {
+    format: OutputFormat,
+    identifier: &'static str,
+    take_signature: fn(&mut Map<String, Value>) -> DetachedSignature,
+}
+
+const SHAPES: [Shape; 2] = [
+    Shape {
+        format: OutputFormat::Gbt36903Json,
+        identifier: gbt36903::IDENTIFIER_MEMBER,
+        take_signature: gbt36903::take_signature,
+    },
+    Shape {
+        format: OutputFormat::GdLicenseAppJson,
+        identifier: gd_license_app::IDENTIFIER_MEMBER,
+        take_signature: gd_license_app::take_signature,
+    },
+];
+
 /// Verifies a licence document at `now`.
 pub fn verify(bytes: &[u8], anchors: Option<&Anchors>, now: OffsetDateTime) -> Result<VerifyReport, VerifyError> {
     if bytes.len() > MAX_LICENCE_BYTES {
@@ -57,66 +86,30 @@ pub fn verify(bytes: &[u8], anchors: Option<&Anchors>, now: OffsetDateTime) -> R
     let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(bytes) else {
         return Err(VerifyError::NotJson);
     };
-    if !doc.contains_key("certificate_identifier") {
+    let [shape] = SHAPES.iter().filter(|s| doc.contains_key(s.identifier)).collect::<Vec<_>>()[..] else {
         return Err(VerifyError::UnknownFormat);
-    }
-    let mut problems = Vec::new();
-    let text =
-        |doc: &serde_json::Map<String, Value>, k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let licence_id = text(&doc, "certificate_identifier");
+    };
+    let licence_id = doc.get(shape.identifier).and_then(Value::as_str).unwrap_or("").to_owned();
     let signed_at =
         doc.get("provenance").and_then(|p| p.get("signed_at")).and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut problems = Vec::new();
     let identifier_valid = LicenceId::parse(&licence_id).is_ok();
     if !identifier_valid {
         problems.push("identifier check character or structure is wrong".to_owned());
     }
-    let signature = doc.remove(SIGNATURE_MEMBER);
-    let mut signer_der = None;
-    let signature_valid = match signature.as_ref().and_then(Value::as_object) {
-        None => {
-            problems.push("no signature member".to_owned());
-            false
-        }
-        Some(sig) => {
-            let field = |k: &str| sig.get(k).and_then(Value::as_str).unwrap_or("");
-            let cert = STANDARD.decode(field("certificate")).ok();
-            let value = STANDARD.decode(field("value")).ok();
-            signer_der = cert.clone();
-            if field("algorithm") != SM2_WITH_SM3_OID {
-                problems.push("signature algorithm is not SM2 with SM3".to_owned());
+    let signature = (shape.take_signature)(&mut doc);
+    let signature_valid = check_signature(&signature, &doc, &mut problems);
+    let signer_trusted =
+        anchors.map(|a| match signature.certificate.as_deref().map(|d| verify_signer_certificate(a, d, now)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                problems.push(format!("signer certificate: {e}"));
                 false
-            } else if field("user_id").as_bytes() != SM2_DEFAULT_ID {
-                problems.push("signature user_id is not the GM/T 0009 default".to_owned());
-                false
-            } else {
-                match (cert.and_then(|c| X509::from_der(&c).ok()), value, jcs::canonicalize(&Value::Object(doc))) {
-                    (Some(cert), Some(value), Ok(canonical)) => {
-                        let ok = openssl_sm2::public_key_of(&cert)
-                            .and_then(|k| openssl_sm2::verify(&k, SM2_DEFAULT_ID, &canonical, &value))
-                            .unwrap_or(false);
-                        if !ok {
-                            problems.push("signature does not verify over the canonical record".to_owned());
-                        }
-                        ok
-                    }
-                    _ => {
-                        problems.push("signature certificate or value does not decode".to_owned());
-                        false
-                    }
-                }
             }
-        }
-    };
-    let signer_trusted = anchors.map(|a| match signer_der.as_deref().map(|d| verify_signer_certificate(a, d, now)) {
-        Some(Ok(())) => true,
-        Some(Err(e)) => {
-            problems.push(format!("signer certificate: {e}"));
-            false
-        }
-        None => false,
-    });
+            None => false,
+        });
     Ok(VerifyReport {
-        format: OutputFormat::Gbt36903Json,
+        format: shape.format,
         licence_id,
         signed_at,
         signature_valid,
@@ -124,4 +117,38 @@ pub fn verify(bytes: &[u8], anchors: Option<&Anchors>, now: OffsetDateTime) -> R
         signer_trusted,
         problems,
     })
+}
+
+/// Whether `sig` is a valid signature over `signed` (the document without
+/// its signature members) whose members agree with its certificate.
+fn check_signature(sig: &DetachedSignature, signed: &Map<String, Value>, problems: &mut Vec<String>) -> bool {
+    problems.extend(sig.problems.iter().cloned());
+    let key = sig
+        .certificate
+        .as_deref()
+        .and_then(|c| X509::from_der(c).ok())
+        .and_then(|c| openssl_sm2::public_key_of(&c).ok());
+    let (Some(key), Some(value)) = (key, sig.value.as_deref()) else {
+        problems.push("signature certificate or value does not decode".to_owned());
+        return false;
+    };
+    let key_agrees = match &sig.stated_public_key {
+        None => true,
+        Some(stated) => {
+            let point = openssl_sm2::public_point_uncompressed(&key).ok();
+            let agrees = point.is_some() && STANDARD.decode(stated).ok() == point;
+            if !agrees {
+                problems.push("public_key is not the key of the signature certificate".to_owned());
+            }
+            agrees
+        }
+    };
+    let verifies = jcs::canonicalize(&Value::Object(signed.clone()))
+        .ok()
+        .and_then(|canonical| openssl_sm2::verify(&key, SM2_DEFAULT_ID, &canonical, value).ok())
+        .unwrap_or(false);
+    if !verifies {
+        problems.push("signature does not verify over the canonical record".to_owned());
+    }
+    sig.problems.is_empty() && key_agrees && verifies
 }

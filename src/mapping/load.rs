@@ -90,7 +90,9 @@ pub fn load_dir(dir: &Path) -> Result<MappingSet, Vec<FileError>> {
 /// Cross-checks mappings against policies: every purpose names a loaded
 /// mapping, and for every partner allowed the purpose, the (narrowed)
 /// release set gives each required record item a value in a form the
-/// transform can read. Problems are reported at the purpose's `mapping` key.
+/// transform can read, and each holder code type the mapping can give has
+/// a code in the holder-type table of every format the partner may ask
+/// for. Problems are reported at the purpose's `mapping` key.
 pub fn check_policies(mappings: &MappingSet, policies: &PolicySet) -> Vec<FileError> {
     let mut errors = Vec::new();
     for purpose in policies.purposes() {
@@ -112,6 +114,22 @@ pub fn check_policies(mappings: &MappingSet, policies: &PolicySet) -> Vec<FileEr
                         purpose.id,
                         partner.id
                     ));
+                }
+            }
+            for format in &partner.formats {
+                let Some(table_id) = crate::licence::holder_type_table(*format) else { continue };
+                let table = mappings.table(table_id);
+                for t in &mapping.holder_code_types {
+                    if table.and_then(|table| table.code_for(&t.code_type)).is_none() {
+                        err(format!(
+                            "mapping `{}` gives holder code type `{}`, which code table `{table_id}` does not \
+                             translate for format {} of `{}`",
+                            mapping.id,
+                            t.code_type,
+                            format.as_str(),
+                            partner.id
+                        ));
+                    }
                 }
             }
             for p in mapping.full_needs() {

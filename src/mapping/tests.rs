@@ -279,6 +279,31 @@ fn cross_check_with_policies() {
 }
 
 #[test]
+fn holder_code_types_need_a_code_in_each_allowed_formats_table() {
+    let policies = policies();
+    let mdir = copy_of("mappings");
+    edit(mdir.path(), "codes/holder-id-type-gd-license-app.toml", |t| {
+        t.replace("from = [\"516\", \"999\"]", "from = [\"999\"]")
+    });
+    let set = load_dir(mdir.path()).unwrap_or_else(|e| panic!("{}", show(&e)));
+    let text = show(&check_policies(&set, &policies));
+    assert!(
+        text.contains(
+            "mapping `mo-real-name-kyc` gives holder code type `516`, which code table \
+             `holder-id-type-gd-license-app` does not translate for format gd-license-app+json of `gz-insurer-0001`"
+        ),
+        "{text}"
+    );
+    // The clinic asks only for gbt36903+json, which writes the codes as they are.
+    assert!(!text.contains("hq-clinic-0001"), "{text}");
+
+    std::fs::remove_file(mdir.path().join("codes/holder-id-type-gd-license-app.toml")).unwrap();
+    let set = load_dir(mdir.path()).unwrap_or_else(|e| panic!("{}", show(&e)));
+    let text = show(&check_policies(&set, &policies));
+    assert!(text.contains("gives holder code type `999`, which code table"), "{text}");
+}
+
+#[test]
 fn typed_transforms_refuse_masked_claims() {
     let set = shipped();
     let dir = copy_of("policies");
