@@ -46,6 +46,18 @@ impl SubjectGate for OpenSubjectGate {
     }
 }
 
+/// What the audit records of a request besides its outcome, learnt as the
+/// stages pass: never personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The partner's jurisdiction, once the partner is known.
+    pub jurisdiction: Option<String>,
+    /// Lower-case hex SHA-256 of the compact JWS, once it is framed.
+    pub source_sha256: Option<String>,
+    /// The pseudonymous subject hash, once the assertion is verified.
+    pub subject: Option<String>,
+}
+
 /// Runs one request through every stage.
 pub fn process(
     req: &TranslateRequest<'_>,
@@ -53,6 +65,19 @@ pub fn process(
     replay: &dyn ReplayGuard,
     subjects: &dyn SubjectGate,
     now: OffsetDateTime,
+) -> Result<SignedLicence, Rejection> {
+    process_traced(req, snap, replay, subjects, now, &mut Trace::default())
+}
+
+/// [`process`], filling `trace` with what the audit needs as the stages
+/// pass.
+pub fn process_traced(
+    req: &TranslateRequest<'_>,
+    snap: &Snapshot,
+    replay: &dyn ReplayGuard,
+    subjects: &dyn SubjectGate,
+    now: OffsetDateTime,
+    trace: &mut Trace,
 ) -> Result<SignedLicence, Rejection> {
     let partner_id = PartnerId::parse(req.partner)
         .ok()
@@ -68,9 +93,12 @@ pub fn process(
         OutputFormat::parse(req.format).ok_or_else(|| Rejection::new(Reason::UnknownFormat, "unknown output format"))?
     };
 
-    let presented = intake::parse(req.assertion).map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
-
     let partner = snap.policies.partner(&partner_id).ok_or_else(|| Rejection::new(Reason::UnknownPartner, ""))?;
+    trace.jurisdiction = Some(partner.jurisdiction.to_string());
+
+    let presented = intake::parse(req.assertion).map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
+    trace.source_sha256 = Some(presented.source_sha256.clone());
+
     let rules = snap.policies.source_rules();
     let expect = Expectations {
         gateway_id: &snap.gateway_id,
@@ -83,6 +111,7 @@ pub fn process(
         .map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
 
     let subject = snap.pseudonym_key.pseudonym(&partner_id, verified.claims().person.bir_number.as_str());
+    trace.subject = Some(subject.clone());
     subjects.admit(&partner_id, &subject, now)?;
 
     let request = Request { partner: partner_id, purpose, format };

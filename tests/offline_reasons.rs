@@ -240,3 +240,21 @@ fn lists_from_unpinned_signers_do_not_load() {
     let errors = env.try_reload().err().expect("an unpinned list is refused");
     assert!(errors.iter().any(|e| e.message.contains("not pinned")), "{errors:?}");
 }
+
+#[test]
+fn the_trace_holds_what_the_audit_needs_and_no_personal_data() {
+    use hengqin_bridge::pipeline::{OpenSubjectGate, Trace, process_traced};
+    let env = Env::new();
+    let jws = env.mint(&voucher(&env));
+    let mut trace = Trace::default();
+    process_traced(&env.request(&jws), &env.snap, &env.replay, &OpenSubjectGate, env.now, &mut trace).unwrap();
+    assert_eq!(trace.jurisdiction.as_deref(), Some("hengqin"));
+    assert_eq!(trace.source_sha256.as_ref().map(String::len), Some(64));
+    let subject = trace.subject.clone().unwrap();
+    assert!(subject.len() == 64 && subject.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let mut early = Trace::default();
+    let bad = TranslateRequest { purpose: "tax-refund", ..env.request(&jws) };
+    assert!(process_traced(&bad, &env.snap, &env.replay, &OpenSubjectGate, env.now, &mut early).is_err());
+    assert_eq!(early, Trace::default());
+}
