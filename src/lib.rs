@@ -30,6 +30,7 @@
 //! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) |
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
+//! | [`limits`] | admission at the edge: governor limits per partner, purpose and data subject; daily quotas; the in-flight cap |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
 //! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
 //! | [`file_error`] | `file:line: message`, shared by every loader |
@@ -47,6 +48,7 @@ pub mod dev;
 pub mod file_error;
 pub mod intake;
 pub mod licence;
+pub mod limits;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;
