@@ -30,6 +30,8 @@
 //! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) |
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
+//! | [`store`] | sled: replay ids, daily quotas, last good trust lists; implements the core's `ReplayGuard` |
+//! | [`audit`] | hash-chained audit events with group commit, SM2-signed checkpoints, verify and export |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
 //! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
 //! | [`file_error`] | `file:line: message`, shared by every loader |
@@ -42,6 +44,7 @@
 //! enforces it.
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod config;
 pub mod dev;
 pub mod file_error;
@@ -54,4 +57,5 @@ pub mod policy;
 pub mod shipped;
 pub mod signing;
 pub mod snapshot;
+pub mod store;
 pub mod trust;
