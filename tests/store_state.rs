@@ -9,6 +9,8 @@ use std::time::Duration as StdDuration;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
+mod raw_sled;
+
 const T0: OffsetDateTime = datetime!(2025-06-01 10:00:00 +08:00);
 
 fn key(n: u8) -> [u8; 32] {
@@ -219,7 +221,7 @@ fn a_store_of_another_layout_is_refused() {
     let dir = tmp.path().join("state");
     drop(Store::open(&dir).unwrap());
     {
-        let db = sled::open(&dir).unwrap();
+        let db = raw_sled::open(&dir);
         db.open_tree("meta").unwrap().insert("format", "hengqin-bridge-store/99").unwrap();
         db.flush().unwrap();
     }

@@ -47,6 +47,12 @@ pub const FORMAT: &str = "hengqin-bridge-store/1";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 const LOCK_FILE: &str = "bridge.lock";
+/// How often a busy lock is looked at again, and how many times: half a
+/// second for `bridge.lock`, two for sled's and for its release.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+const LOCK_TRIES: u32 = 25;
+const SLED_LOCK_TRIES: u32 = 100;
+const RELEASE_TRIES: u32 = 100;
 const TREES: [&str; 5] = ["replay", "quota", "anchors", "audit", "meta"];
 
 /// Why the store could not be opened or used.
@@ -80,8 +86,9 @@ struct Inner {
     /// Set while an [`crate::audit::AuditLog`] writes the chain: two
     /// writers would fork it.
     audit_writer: AtomicBool,
-    /// Held for the life of the store; the lock goes with it.
-    _lock: File,
+    /// Held for the life of the store; declared last, so it is released
+    /// after sled's handles are gone.
+    _lock: DirLock,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,12 +115,7 @@ impl Store {
 
     fn open_dir(path: &Path) -> Result<Store, StoreError> {
         let lock = lock(path)?;
-        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|e| match e {
-            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
-                StoreError::InUse(path.to_path_buf())
-            }
-            e => StoreError::Sled(e),
-        })?;
+        let db = open_sled(path)?;
         let [replay, quota, anchors, audit, meta] = TREES.map(|t| db.open_tree(t));
         let meta = meta?;
         match meta.get("format")? {
@@ -137,7 +139,7 @@ impl Store {
             audit: audit?,
             db,
             audit_writer: AtomicBool::new(false),
-            _lock: lock,
+            _lock: DirLock { file: lock, db_file: path.join("db") },
         };
         Ok(Store { inner: Arc::new(inner) })
     }
@@ -164,7 +166,8 @@ impl Store {
     }
 
     /// Writes everything buffered to the log file and waits for it
-    /// (`sync_file_range`, see the crate README on power cuts).
+    /// (`sync_file_range`: see [`crate::audit`] on what a power cut can
+    /// still lose).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.inner.db.flush()?;
         Ok(())
@@ -200,6 +203,57 @@ impl Store {
     }
 }
 
+/// Opens sled once `bridge.lock` is held. sled's own lock can still be
+/// busy then for a moment: a database of this process that was just
+/// dropped finishes its background writes first. Past the wait, whoever
+/// holds it is not cooperating, and the store counts as in use.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    for _ in 0..SLED_LOCK_TRIES {
+        match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open() {
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            other => return Ok(other?),
+        }
+    }
+    Err(StoreError::InUse(path.to_path_buf()))
+}
+
+/// `bridge.lock`, held while the store is open.
+///
+/// sled hands some of its structures, the log file among them, to
+/// epoch-based reclamation when the database is dropped: the file (and
+/// with it sled's lock) is closed only once some thread of the process
+/// next passes through an epoch. In a process that touches sled no more,
+/// that can be never, and a command started next would find the store
+/// locked. So on release this collects that garbage and waits (bounded)
+/// until sled's lock is really gone before letting go of its own.
+struct DirLock {
+    file: File,
+    db_file: PathBuf,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        for _ in 0..RELEASE_TRIES {
+            for _ in 0..3 {
+                crossbeam_epoch::pin().flush();
+            }
+            // A db file that cannot be opened holds no lock to wait for.
+            let free = OpenOptions::new().write(true).open(&self.db_file).map_or(true, |f| f.try_lock().is_ok());
+            if free {
+                break;
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
+        let _ = self.file.unlock();
+    }
+}
+
+/// Takes `bridge.lock`. A lock that is busy for a moment is waited for:
+/// a process starting another program copies its open files into the
+/// child until the child's `exec`, so a store closed a moment ago can
+/// still look held.
 fn lock(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
     let file = OpenOptions::new()
@@ -208,11 +262,14 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         .write(true)
         .open(&path)
         .map_err(|e| io_error(dir, "opening the lock file", e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse(dir.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(io_error(dir, "locking", e)),
+    for _ in 0..LOCK_TRIES {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(LOCK_POLL),
+            Err(TryLockError::Error(e)) => return Err(io_error(dir, "locking", e)),
+        }
     }
+    Err(StoreError::InUse(dir.to_path_buf()))
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> StoreError {
