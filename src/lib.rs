@@ -31,6 +31,8 @@
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
 //! | [`limits`] | admission at the edge: governor limits per partner, purpose and data subject; daily quotas; the in-flight cap |
+//! | [`store`] | sled: replay ids, daily quotas, last good trust lists; implements the core's `ReplayGuard` |
+//! | [`audit`] | hash-chained audit events with group commit, SM2-signed checkpoints, verify and export |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
 //! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
 //! | [`file_error`] | `file:line: message`, shared by every loader |
@@ -43,6 +45,7 @@
 //! enforces it.
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod config;
 pub mod dev;
 pub mod file_error;
@@ -56,4 +59,5 @@ pub mod policy;
 pub mod shipped;
 pub mod signing;
 pub mod snapshot;
+pub mod store;
 pub mod trust;

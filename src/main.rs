@@ -55,6 +55,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The audit chain of the configured store: verify, export.
+    Audit {
+        #[command(subcommand)]
+        command: cli::audit::AuditCommand,
+    },
     /// Developer tools: a test PKI and sample assertions.
     Dev {
         #[command(subcommand)]
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
             translate(&config, &assertion, &partner, &purpose, &format, &nonce)
         }
         Command::VerifyLicence { file, config } => verify_licence(&file, config.as_deref()),
+        Command::Audit { command } => cli::audit::run(command),
         Command::Dev { command } => cli::dev::run(command),
     };
     match result {

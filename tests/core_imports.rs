@@ -16,6 +16,7 @@ const FORBIDDEN: &[&str] = &[
     "crate::limits",
     "crate::app",
     "crate::refresh",
+    "crate::audit",
     "now_utc",
     "now_local",
     "SystemTime",
