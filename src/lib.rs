@@ -30,6 +30,7 @@
 //! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) |
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
+//! | [`service`] | the gRPC edge: mTLS (rustls), partner identity, the one refusal → status mapping, health, reflection, admin HTTP |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
 //! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
 //! | [`file_error`] | `file:line: message`, shared by every loader |
@@ -51,6 +52,7 @@ pub mod mapping;
 pub mod model;
 pub mod pipeline;
 pub mod policy;
+pub mod service;
 pub mod shipped;
 pub mod signing;
 pub mod snapshot;
