@@ -33,6 +33,7 @@
 //! | [`limits`] | admission at the edge: governor limits per partner, purpose and data subject; daily quotas; the in-flight cap |
 //! | [`store`] | sled: replay ids, daily quotas, last good trust lists; implements the core's `ReplayGuard` |
 //! | [`audit`] | hash-chained audit events with group commit, SM2-signed checkpoints, verify and export |
+//! | [`service`] | the gRPC edge: mTLS (rustls), partner identity, the one refusal → status mapping, health, reflection, admin HTTP |
 //! | [`dev`] | the test PKI and assertion minting (`dev pki`, `dev mint-assertion`) |
 //! | [`shipped`] | the shipped `policies/` and `mappings/`, embedded for the demo |
 //! | [`file_error`] | `file:line: message`, shared by every loader |
@@ -56,6 +57,7 @@ pub mod mapping;
 pub mod model;
 pub mod pipeline;
 pub mod policy;
+pub mod service;
 pub mod shipped;
 pub mod signing;
 pub mod snapshot;
