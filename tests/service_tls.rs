@@ -39,6 +39,8 @@ struct FakeGateway {
     answer: Mutex<Result<TranslateOutput, Rejection>>,
     seen: Mutex<Vec<(PartnerId, TranslateInput)>>,
     delay: Mutex<Duration>,
+    /// The only client key digest accepted, when set (the SPKI pin hook).
+    pin: Mutex<Option<[u8; 32]>>,
 }
 
 impl FakeGateway {
@@ -48,6 +50,7 @@ impl FakeGateway {
             answer: Mutex::new(Ok(licence())),
             seen: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
+            pin: Mutex::new(None),
         })
     }
 
@@ -97,6 +100,10 @@ impl Gateway for FakeGateway {
 
     fn known_purpose(&self, purpose: &str) -> bool {
         purpose == "health-voucher"
+    }
+
+    fn partner_key_allowed(&self, _id: &PartnerId, spki_sha256: &[u8; 32]) -> bool {
+        self.pin.lock().unwrap().is_none_or(|p| &p == spki_sha256)
     }
 }
 
@@ -215,17 +222,37 @@ async fn handshake(node: &Node, files: Option<(PathBuf, PathBuf)>) -> Result<(),
     Ok(())
 }
 
+/// Whether `tls` is somewhere in an error's source chain (as text: the
+/// transport keeps the message of the TLS error, not its type).
+fn carries(e: &(dyn std::error::Error + 'static), tls: &rustls::Error) -> bool {
+    let wanted = tls.to_string();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.to_string() == wanted {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
 /// A connection refused in the handshake: the TLS alert, and through tonic
-/// an error that is no answer of the server (no ErrorInfo), with nothing
-/// reaching the gateway.
+/// a transport error carrying that alert — no status from the server (no
+/// ErrorInfo) — with nothing reaching the gateway.
 async fn assert_refused_in_handshake(node: &Node, files: Option<(PathBuf, PathBuf)>, alert: rustls::AlertDescription) {
-    assert_eq!(handshake(node, files.clone()).await, Err(rustls::Error::AlertReceived(alert)));
-    match node.channel_as(files).await {
-        Err(_) => {}
+    let expected = rustls::Error::AlertReceived(alert);
+    assert_eq!(handshake(node, files.clone()).await, Err(expected.clone()));
+    let ca = node.read(layout::SERVER_CA);
+    let pems = files.map(|(c, k)| (std::fs::read(c).unwrap(), std::fs::read(k).unwrap()));
+    let identity = pems.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice()));
+    match client::channel(node.addrs.grpc, &ca, identity).await {
+        Err(e) => assert!(carries(&e, &expected), "{e:?}"),
         Ok(channel) => {
             let status = BridgeClient::new(channel).translate(voucher_request()).await.unwrap_err();
             assert!(status.get_details_error_info().is_none(), "a server status: {status:?}");
-            assert_ne!(status.code(), Code::Unauthenticated);
+            assert!(matches!(status.code(), Code::Unknown | Code::Unavailable), "{status:?}");
+            let source = std::error::Error::source(&status).expect("a transport error");
+            assert!(carries(source, &expected), "{status:?}");
         }
     }
     assert!(node.gateway.seen().is_empty());
@@ -321,6 +348,23 @@ async fn valid_certificate_of_an_unknown_partner_is_unauthenticated() {
     let info = status.get_details_error_info().expect("ErrorInfo");
     assert_eq!((info.reason.as_str(), info.domain.as_str()), ("UNKNOWN_PARTNER", ERROR_DOMAIN));
     assert!(node.gateway.seen().is_empty());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_the_partner_policy_does_not_pin_is_unauthenticated() {
+    let node = Node::start().await;
+    let mut c = node.client(CLINIC).await;
+    *node.gateway.pin.lock().unwrap() = Some([0; 32]);
+    let status = c.translate(voucher_request()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.get_details_error_info().unwrap().reason, "UNKNOWN_PARTNER");
+    // The pin of the certificate's own key lets it through.
+    let (cert, _) = node.partner_files(CLINIC);
+    let der = CertificateDer::from_pem_file(cert).unwrap();
+    let (_, parsed) = x509_parser::parse_x509_certificate(&der).unwrap();
+    *node.gateway.pin.lock().unwrap() = Some(openssl::sha::sha256(parsed.tbs_certificate.subject_pki.raw));
+    c.translate(voucher_request()).await.unwrap();
     node.stop().await;
 }
 

@@ -116,10 +116,12 @@ impl Edge {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let ready = readiness.is_ready();
         health::publish(&reporter, ready).await;
+        let health_service = health_service.max_decoding_message_size(MAX_REQUEST_BYTES);
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+            .build_v1()?
+            .max_decoding_message_size(MAX_REQUEST_BYTES);
         let bridge = BridgeServer::new(BridgeService::new(self.gateway.clone(), self.metrics.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES);
 
