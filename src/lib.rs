@@ -46,6 +46,7 @@
 //! enforces it.
 #![deny(unsafe_code)]
 
+pub mod app;
 pub mod audit;
 pub mod config;
 pub mod dev;

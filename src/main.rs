@@ -29,6 +29,11 @@ struct Cli {
 enum Command {
     /// Run the embedded demo: throwaway PKI, the health-voucher flow and refusals.
     Demo,
+    /// Run the gateway: gRPC over mutual TLS and the admin listener, until SIGTERM/SIGINT.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Check every policy, mapping, trust list and the config; all problems at once.
     Check {
         #[arg(long)]
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => cli::demo::run(),
+        Command::Serve { config } => serve(&config),
         Command::Check { config } => check(config.as_deref()),
         Command::Translate { config, assertion, partner, purpose, format, nonce } => {
             translate(&config, &assertion, &partner, &purpose, &format, &nonce)
@@ -109,6 +115,36 @@ fn load(config: &Path) -> Result<(Config, Snapshot), ExitCode> {
         ExitCode::from(EXIT_USAGE)
     })?;
     Ok((cfg, snap))
+}
+
+fn serve(config: &Path) -> anyhow::Result<ExitCode> {
+    let cfg = match Config::load(config, |k| std::env::var(k).ok()) {
+        Ok(c) if c.server.is_some() && c.store.is_some() => c,
+        Ok(_) => {
+            eprintln!("{}: serve needs the [server] and [store] sections", config.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        Err(errors) => {
+            print_errors(&errors);
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+            eprintln!("shutting down: draining in-flight requests");
+        };
+        hengqin_bridge::app::run(&cfg, shutdown, |addrs| {
+            eprintln!("serving gRPC on {} and admin HTTP on {}", addrs.grpc, addrs.admin);
+        })
+        .await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(config: Option<&Path>) -> anyhow::Result<ExitCode> {

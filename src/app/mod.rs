@@ -1,0 +1,257 @@
+//! Wiring: config → snapshot, store, admission and audit → the service.
+//!
+//! [`Node`] is the one implementation of [`Gateway`]: for every
+//! translation it takes an in-flight slot, runs admission (partner and
+//! purpose rates, daily quota) before reading the assertion, answers a safe
+//! retry from the retry cache, runs the pipeline on a blocking thread (the
+//! crypto is CPU-bound), appends one audit event and waits until it is
+//! durable, then answers. Refusals at admission (rates, quota, overload)
+//! are counted in metrics but not audited: they decide nothing about a
+//! person, and auditing them would let a noisy partner grow the chain at
+//! will.
+
+mod retry;
+
+use crate::audit::{AuditEvent, AuditLog, AuditOptions, AuditReason, Decision};
+use crate::config::{Config, ServerConfig};
+use crate::limits::{Admission, AdmissionSettings, HOUSEKEEPING_INTERVAL, InFlight, QuotaLedger};
+use crate::model::{PartnerId, Reason, Rejection, TrustDomainId};
+use crate::pipeline::{Trace, TranslateRequest, process_traced};
+use crate::service::{
+    DomainStatusView, Edge, Gateway, ListView, Metrics, TranslateInput, TranslateOutput, VerifyOutput,
+};
+use crate::snapshot::Snapshot;
+use crate::store::{DailyQuotas, QuotaError, SledReplayGuard, Store, day_utc8};
+use arc_swap::ArcSwap;
+use retry::RetryCache;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Most replay ids remembered before new assertions are refused (fail closed).
+pub const MAX_REPLAY_IDS: usize = 1_000_000;
+
+/// Daily quotas kept in sled, so a restart does not reset them.
+struct SledQuotas(DailyQuotas);
+
+impl QuotaLedger for SledQuotas {
+    fn charge(&self, partner: &PartnerId, now: OffsetDateTime, limit: u64) -> Result<(), std::time::Duration> {
+        match self.0.charge_daily(partner.as_str(), day_utc8(now), limit) {
+            Ok(_) => Ok(()),
+            Err(QuotaError::Exceeded(q)) => Err(q.retry_after(now)),
+            // The count cannot be read: fail closed, briefly.
+            Err(_) => Err(std::time::Duration::from_secs(1)),
+        }
+    }
+}
+
+/// A node's state, shared by every handler.
+pub struct Node {
+    snapshot: ArcSwap<Snapshot>,
+    admission: ArcSwap<Admission>,
+    in_flight: InFlight,
+    store: Store,
+    replay: Arc<SledReplayGuard>,
+    audit: AuditLog,
+    retries: RetryCache,
+}
+
+impl Node {
+    /// Opens the store and builds everything a request needs.
+    pub fn open(config: &Config, server: &ServerConfig, now: OffsetDateTime) -> anyhow::Result<Node> {
+        let snapshot = Snapshot::load(config, now)
+            .map_err(|errors| anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+        let store_cfg = config.store.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [store] section"))?;
+        let store = Store::open(&store_cfg.path)?;
+        let ledger: Arc<dyn QuotaLedger> = Arc::new(SledQuotas(store.quotas()));
+        let admission = Admission::new(
+            &snapshot.policies,
+            AdmissionSettings::default(),
+            ledger,
+            governor::clock::DefaultClock::default(),
+        );
+        let audit = AuditLog::open(&store, snapshot.signer.clone(), AuditOptions::default())?;
+        let in_flight = InFlight::new(NonZeroUsize::new(server.max_in_flight as usize).unwrap_or(NonZeroUsize::MIN));
+        Ok(Node {
+            replay: Arc::new(store.replay_guard(MAX_REPLAY_IDS)),
+            snapshot: ArcSwap::from_pointee(snapshot),
+            admission: ArcSwap::from_pointee(admission),
+            in_flight,
+            store,
+            audit,
+            retries: RetryCache::default(),
+        })
+    }
+
+    /// Swaps in a new snapshot (policies, mappings, lists reloaded); the
+    /// admission state carries over where the limits did not change.
+    pub fn install(&self, snapshot: Snapshot) {
+        let admission = self.admission.load().reloaded(&snapshot.policies);
+        self.snapshot.store(Arc::new(snapshot));
+        self.admission.store(Arc::new(admission));
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Periodic upkeep: limiter memory, expired replay ids.
+    pub fn housekeeping(&self, now: OffsetDateTime) {
+        self.admission.load().housekeeping();
+        let _ = self.replay.sweep(now);
+    }
+
+    /// Flushes the store (on shutdown).
+    pub fn close(&self) -> anyhow::Result<()> {
+        self.store.flush()?;
+        Ok(())
+    }
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    openssl::sha::sha256(b)
+}
+
+#[tonic::async_trait]
+impl Gateway for Node {
+    async fn translate(&self, partner: PartnerId, req: TranslateInput) -> Result<TranslateOutput, Rejection> {
+        let _permit = self.in_flight.try_acquire()?;
+        let now = OffsetDateTime::now_utc();
+        let admission = self.admission.load_full();
+        admission.check_request(&partner, &req.purpose, now)?;
+        let digest = sha256(req.assertion.as_bytes());
+        if let Some(hit) = self.retries.get(&partner, &req.request_id, &digest, now) {
+            return Ok(hit);
+        }
+        let snap = self.snapshot.load_full();
+        let replay = self.replay.clone();
+        let (p, input) = (partner.clone(), req.clone());
+        let (result, trace) = tokio::task::spawn_blocking(move || {
+            let mut trace = Trace::default();
+            let r = TranslateRequest {
+                partner: p.as_str(),
+                purpose: &input.purpose,
+                format: &input.output_format,
+                nonce: &input.nonce,
+                assertion: input.assertion.as_bytes(),
+            };
+            let result = process_traced(&r, &snap, &*replay, &*admission, now, &mut trace);
+            (result.map(|l| (l, snap.policies.digest().to_owned())), trace)
+        })
+        .await
+        .map_err(|_| Rejection::new(Reason::Internal, "the pipeline task failed"))?;
+
+        let event = AuditEvent {
+            time: now,
+            partner: partner.to_string(),
+            purpose: req.purpose.clone(),
+            jurisdiction: trace.jurisdiction.unwrap_or_default(),
+            decision: if result.is_ok() { Decision::Permit } else { Decision::Deny },
+            reasons: result.as_ref().err().map(|r| vec![AuditReason::from(r)]).unwrap_or_default(),
+            released: result.as_ref().map(|(l, _)| l.released.clone()).unwrap_or_default(),
+            licence_id: result.as_ref().ok().map(|(l, _)| l.id.to_string()),
+            source_sha256: trace.source_sha256,
+            subject: trace.subject,
+        };
+        let ticket = self.audit.append(event).map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
+        ticket.await.map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
+
+        let (licence, policy_digest) = result?;
+        let out = TranslateOutput {
+            content_type: licence.format.content_type().to_owned(),
+            licence_id: licence.id.to_string(),
+            released: licence.released.clone(),
+            policy_digest,
+            licence: licence.bytes,
+        };
+        let until = now + time::Duration::days(1);
+        self.retries.put(&partner, &req.request_id, digest, until, out.clone());
+        Ok(out)
+    }
+
+    async fn verify_licence(&self, licence: Vec<u8>, _content_type: String) -> Result<VerifyOutput, Rejection> {
+        let snap = self.snapshot.load_full();
+        let now = OffsetDateTime::now_utc();
+        let report = crate::licence::verify(&licence, Some(&snap.anchors), now)
+            .map_err(|e| Rejection::new(Reason::MalformedAssertion, e.to_string()))?;
+        Ok(VerifyOutput {
+            signature_valid: report.signature_valid,
+            identifier_valid: report.identifier_valid,
+            signer_trusted: report.signer_trusted == Some(true),
+            licence_id: report.licence_id,
+            signed_at: report.signed_at,
+        })
+    }
+
+    fn trust_status(&self) -> Vec<DomainStatusView> {
+        let snap = self.snapshot.load();
+        let now = OffsetDateTime::now_utc();
+        [TrustDomainId::Mo, TrustDomainId::CnGd]
+            .into_iter()
+            .map(|id| {
+                let d = snap.anchors.domain(id);
+                DomainStatusView {
+                    id,
+                    list: d.map(|d| {
+                        let age: time::Duration = now - d.list.issued_at;
+                        ListView {
+                            sequence: d.list.sequence,
+                            issued_at: d.list.issued_at,
+                            next_update: d.list.next_update,
+                            expires: d.list.expires,
+                            age: age.try_into().unwrap_or_default(),
+                            entries: d.list.entries.len(),
+                        }
+                    }),
+                    fresh: snap.anchors.usable(id, now).is_ok(),
+                    last_error: None,
+                }
+            })
+            .collect()
+    }
+
+    fn ready(&self) -> bool {
+        let snap = self.snapshot.load();
+        let now = OffsetDateTime::now_utc();
+        [TrustDomainId::Mo, TrustDomainId::CnGd].into_iter().all(|id| snap.anchors.usable(id, now).is_ok())
+    }
+
+    fn known_partner(&self, id: &PartnerId) -> bool {
+        self.snapshot.load().policies.partner(id).is_some()
+    }
+
+    fn known_purpose(&self, purpose: &str) -> bool {
+        crate::model::PurposeId::parse(purpose).is_ok_and(|p| self.snapshot.load().policies.purpose(&p).is_some())
+    }
+}
+
+/// Runs a node until `shutdown` resolves: binds, serves, drains, flushes.
+/// `on_bound` learns the listeners' addresses (the demo and tests bind to
+/// port 0).
+pub async fn run(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    on_bound: impl FnOnce(crate::service::BoundAddrs),
+) -> anyhow::Result<()> {
+    let server = config.server.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [server] section"))?;
+    let node = Arc::new(Node::open(config, server, OffsetDateTime::now_utc())?);
+    let metrics = Arc::new(Metrics::new());
+    let anchors_snapshot = node.snapshot();
+    let edge = Edge::bind(node.clone(), server, &anchors_snapshot.anchors, metrics).await?;
+    on_bound(edge.addrs());
+    let upkeep = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+            loop {
+                tick.tick().await;
+                node.housekeeping(OffsetDateTime::now_utc());
+            }
+        })
+    };
+    let served = edge.run(shutdown).await;
+    upkeep.abort();
+    node.close()?;
+    served?;
+    Ok(())
+}
