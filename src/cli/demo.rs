@@ -3,8 +3,8 @@
 //! clinic's health-voucher flow end to end and a set of refusals, each
 //! outcome compared with the expected one.
 //!
-//! The gRPC server does not exist yet, so the demo drives the same pipeline
-//! offline (in-process, no network) and says so.
+//! The demo drives the pipeline offline (in-process, no network) and says
+//! so; `serve` runs the gRPC node.
 
 use super::{EXIT_PROBLEMS, now};
 use anyhow::Context;
@@ -24,7 +24,7 @@ const CLINIC: &str = "hq-clinic-0001";
 const VOUCHER: &str = "health-voucher";
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    println!("hengqin-bridge demo — offline: the pipeline runs in-process (the gRPC server is not built yet)\n");
+    println!("hengqin-bridge demo — offline: the pipeline runs in-process, without the gRPC node\n");
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
     let shipped_dir = tmp.path().join("shipped");
     shipped::write_to(&shipped_dir).context("writing the shipped policies and mappings")?;
