@@ -21,8 +21,27 @@ const EXIT_USAGE: u8 = 64;
 #[derive(Parser)]
 #[command(name = "hengqin-bridge", version, about = "Macau eID assertions in, SM2-signed mainland e-licences out")]
 struct Cli {
+    /// Log lines on stderr as text or as one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr; they carry partner ids, reason codes and digests,
+/// never personal data or assertion bodies.
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing::Level::INFO);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 #[derive(Subcommand)]
@@ -74,6 +93,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     let result = match cli.command {
         Command::Demo => cli::demo::run(),
         Command::Serve { config } => serve(&config),
@@ -131,18 +151,24 @@ fn serve(config: &Path) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let shutdown = async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = term.recv() => {}
             }
-            eprintln!("shutting down: draining in-flight requests");
+            tracing::info!("shutting down: draining in-flight requests");
         };
-        hengqin_bridge::app::run(&cfg, shutdown, |addrs| {
-            eprintln!("serving gRPC on {} and admin HTTP on {}", addrs.grpc, addrs.admin);
-        })
-        .await
+        let (reload, reloads) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                // A reload already queued covers this one too.
+                let _ = reload.try_send(());
+            }
+        });
+        hengqin_bridge::app::run_with(&cfg, shutdown, reloads, |_| {}).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

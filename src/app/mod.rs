@@ -10,23 +10,26 @@
 //! person, and auditing them would let a noisy partner grow the chain at
 //! will.
 
+pub mod reload;
 mod retry;
 
 use crate::audit::{AuditEvent, AuditLog, AuditOptions, AuditReason, Decision};
-use crate::config::{Config, ServerConfig};
+use crate::config::{Config, FileError, ServerConfig};
 use crate::limits::{Admission, AdmissionSettings, HOUSEKEEPING_INTERVAL, InFlight, QuotaLedger};
 use crate::model::{PartnerId, Reason, Rejection, TrustDomainId};
 use crate::pipeline::{Trace, TranslateRequest, process_traced};
 use crate::service::{
-    DomainStatusView, Edge, Gateway, ListView, Metrics, TranslateInput, TranslateOutput, VerifyOutput,
+    ClientTrust, DomainStatusView, Edge, Gateway, ListView, Metrics, TranslateInput, TranslateOutput, VerifyOutput,
 };
 use crate::snapshot::Snapshot;
 use crate::store::{DailyQuotas, QuotaError, SledReplayGuard, Store, day_utc8};
 use arc_swap::ArcSwap;
+use reload::{ChangeDetector, fingerprint};
 use retry::RetryCache;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 
 /// Most replay ids remembered before new assertions are refused (fail closed).
 pub const MAX_REPLAY_IDS: usize = 1_000_000;
@@ -227,18 +230,38 @@ impl Gateway for Node {
 
 /// Runs a node until `shutdown` resolves: binds, serves, drains, flushes.
 /// `on_bound` learns the listeners' addresses (the demo and tests bind to
-/// port 0).
+/// port 0). Files are watched for changes as the config says; see
+/// [`run_with`] to also reload on request (SIGHUP).
 pub async fn run(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send,
     on_bound: impl FnOnce(crate::service::BoundAddrs),
 ) -> anyhow::Result<()> {
+    let (_keep, reloads) = mpsc::channel(1);
+    run_with(config, shutdown, reloads, on_bound).await
+}
+
+/// [`run`], also reloading whenever `reloads` yields.
+pub async fn run_with(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    reloads: mpsc::Receiver<()>,
+    on_bound: impl FnOnce(crate::service::BoundAddrs),
+) -> anyhow::Result<()> {
     let server = config.server.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [server] section"))?;
+    let loaded_from = fingerprint(config);
     let node = Arc::new(Node::open(config, server, OffsetDateTime::now_utc())?);
     let metrics = Arc::new(Metrics::new());
     let anchors_snapshot = node.snapshot();
-    let edge = Edge::bind(node.clone(), server, &anchors_snapshot.anchors, metrics).await?;
+    let edge = Edge::bind(node.clone(), server, &anchors_snapshot.anchors, metrics.clone()).await?;
     on_bound(edge.addrs());
+    tracing::info!(
+        grpc = %edge.addrs().grpc,
+        admin = %edge.addrs().admin,
+        policy_digest = anchors_snapshot.policies.digest(),
+        "serving"
+    );
+    drop(anchors_snapshot);
     let upkeep = {
         let node = node.clone();
         tokio::spawn(async move {
@@ -249,9 +272,80 @@ pub async fn run(
             }
         })
     };
+    let reloader = tokio::spawn(reload_loop(
+        Reloader { node: node.clone(), config: config.clone(), trust: edge.client_trust(), metrics },
+        reloads,
+        ChangeDetector::new(loaded_from),
+        server.reload_poll.and_then(|d| std::time::Duration::try_from(d).ok()),
+    ));
     let served = edge.run(shutdown).await;
     upkeep.abort();
+    reloader.abort();
     node.close()?;
     served?;
     Ok(())
+}
+
+/// What a reload needs: where to read from and what to swap.
+struct Reloader {
+    node: Arc<Node>,
+    config: Config,
+    trust: ClientTrust,
+    metrics: Arc<Metrics>,
+}
+
+impl Reloader {
+    /// Loads a whole new snapshot and swaps it in, or changes nothing.
+    fn reload(&self, cause: &'static str) {
+        match self.load_and_install() {
+            Ok(digest) => {
+                self.metrics.reload(true);
+                tracing::info!(cause, policy_digest = %digest, "reloaded policies, mappings, trust lists and keys");
+            }
+            Err(errors) => {
+                self.metrics.reload(false);
+                let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                tracing::warn!(cause, ?problems, "reload refused; the previous set keeps serving");
+            }
+        }
+    }
+
+    fn load_and_install(&self) -> Result<String, Vec<FileError>> {
+        let snapshot = Snapshot::load(&self.config, OffsetDateTime::now_utc())?;
+        self.trust.update(&snapshot.anchors).map_err(|e| vec![FileError::new("trust.CN-GD", None, e.to_string())])?;
+        let digest = snapshot.policies.digest().to_owned();
+        self.node.install(snapshot);
+        Ok(digest)
+    }
+}
+
+async fn reload_loop(
+    reloader: Reloader,
+    mut reloads: mpsc::Receiver<()>,
+    mut detector: ChangeDetector,
+    poll: Option<std::time::Duration>,
+) {
+    let reloader = Arc::new(reloader);
+    let mut tick = tokio::time::interval(poll.unwrap_or(std::time::Duration::from_secs(3600)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    let mut requests_open = true;
+    loop {
+        let signalled = tokio::select! {
+            got = reloads.recv(), if requests_open => match got {
+                Some(()) => true,
+                None => { requests_open = false; continue }
+            },
+            _ = tick.tick(), if poll.is_some() => false,
+        };
+        let r = reloader.clone();
+        let Ok(current) = tokio::task::spawn_blocking(move || fingerprint(&r.config)).await else { continue };
+        if !signalled && !detector.observe(current) {
+            continue;
+        }
+        detector.attempted(current);
+        let r = reloader.clone();
+        let cause = if signalled { "signal" } else { "file change" };
+        let _ = tokio::task::spawn_blocking(move || r.reload(cause)).await;
+    }
 }

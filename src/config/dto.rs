@@ -43,6 +43,11 @@ pub struct ServerDto {
     /// Grace period for draining in-flight requests on SIGTERM, seconds (default 10).
     #[serde(default)]
     pub drain_seconds: Option<u64>,
+    /// How often the policy, mapping, trust-list and key files are checked
+    /// for changes, milliseconds (default 5000; 0 turns watching off —
+    /// SIGHUP still reloads).
+    #[serde(default)]
+    pub reload_poll_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

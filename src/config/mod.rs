@@ -40,6 +40,8 @@ pub struct TrustDomainConfig {
 pub const ENV_TLS_KEY: &str = "HENGQIN_TLS_KEY";
 /// Default in-flight cap.
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 256;
+/// Default file-change poll interval for reload, milliseconds.
+pub const DEFAULT_RELOAD_POLL_MS: u64 = 5000;
 /// Default admin listener.
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9090";
 
@@ -53,6 +55,8 @@ pub struct ServerConfig {
     pub max_in_flight: u32,
     pub request_timeout: Duration,
     pub drain: Duration,
+    /// File-change polling for reload; `None` when turned off.
+    pub reload_poll: Option<Duration>,
 }
 
 /// The embedded store.
@@ -193,6 +197,10 @@ impl Config {
                 max_in_flight: sv.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT).max(1),
                 request_timeout: Duration::milliseconds(sv.request_timeout_ms.unwrap_or(5000).clamp(1, 600_000) as i64),
                 drain: Duration::seconds(sv.drain_seconds.unwrap_or(10).min(3600) as i64),
+                reload_poll: match sv.reload_poll_ms.unwrap_or(DEFAULT_RELOAD_POLL_MS) {
+                    0 => None,
+                    ms => Some(Duration::milliseconds(ms.clamp(100, 3_600_000) as i64)),
+                },
             })
         });
         let store = dto.store.as_ref().map(|st| StoreConfig { path: resolve(&st.path) });

@@ -85,6 +85,7 @@ pub struct Metrics {
     latency: HistogramFamily<MethodLabels>,
     limiter_rejections: Family<ReasonLabels, Counter>,
     handshakes: Family<OutcomeLabels, Counter>,
+    reloads: Family<OutcomeLabels, Counter>,
     trust_fresh: Family<DomainLabels, Gauge>,
     trust_age: Family<DomainLabels, Gauge>,
     trust_sequence: Family<DomainLabels, Gauge>,
@@ -110,6 +111,7 @@ impl Metrics {
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             limiter_rejections: Family::default(),
             handshakes: Family::default(),
+            reloads: Family::default(),
             trust_fresh: Family::default(),
             trust_age: Family::default(),
             trust_sequence: Family::default(),
@@ -132,6 +134,7 @@ impl Metrics {
             self.limiter_rejections.clone(),
         );
         r.register("tls_handshakes", "partner TLS handshakes by outcome", self.handshakes.clone());
+        r.register("reloads", "policy/mapping/trust-list/key reloads by outcome", self.reloads.clone());
         r.register("trust_fresh", "1 when the trust domain's list is usable", self.trust_fresh.clone());
         r.register("trust_age_seconds", "seconds since the domain's list was issued", self.trust_age.clone());
         r.register("trust_sequence", "sequence of the domain's accepted list", self.trust_sequence.clone());
@@ -168,6 +171,12 @@ impl Metrics {
             HandshakeOutcome::TimedOut => "timed_out",
         };
         self.handshakes.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts one reload attempt: `installed` or refused (old set kept).
+    pub fn reload(&self, installed: bool) {
+        let outcome = if installed { "installed" } else { "refused" };
+        self.reloads.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// Sets the trust and readiness gauges (done at every scrape).
@@ -210,6 +219,7 @@ mod tests {
         m.call(CallRecord { refused: Some(Reason::RateLimited), ..ok });
         m.call(CallRecord { refused: Some(Reason::Replayed), ..ok });
         m.handshake(HandshakeOutcome::Failed);
+        m.reload(false);
         m.observe_trust(
             &[DomainStatusView { id: TrustDomainId::CnGd, list: None, fresh: false, last_error: None }],
             false,
@@ -221,6 +231,7 @@ mod tests {
             r#"hengqin_bridge_limiter_rejections_total{reason="RATE_LIMITED"} 1"#,
             r#"hengqin_bridge_request_duration_seconds_count{method="Translate"} 3"#,
             r#"hengqin_bridge_tls_handshakes_total{outcome="failed"} 1"#,
+            r#"hengqin_bridge_reloads_total{outcome="refused"} 1"#,
             r#"hengqin_bridge_trust_fresh{domain="CN-GD"} 0"#,
             "hengqin_bridge_ready 0",
         ] {

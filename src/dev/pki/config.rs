@@ -66,6 +66,7 @@ pub(crate) fn initial(policies: &Path, mappings: &Path, mo_pin: String, cn_pin: 
             max_in_flight: None,
             request_timeout_ms: None,
             drain_seconds: None,
+            reload_poll_ms: None,
         }),
         store: Some(StoreDto { path: "state".to_owned() }),
     }
