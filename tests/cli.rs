@@ -129,3 +129,40 @@ fn check_reports_every_problem_in_the_shipped_files_or_none() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("purposes.toml:") && stderr.contains("mo-health-voucher.toml:"), "{stderr}");
 }
+
+#[test]
+fn the_demo_runs_the_node_and_every_outcome_is_the_expected_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bridge(&["--log-format", "json", "demo"], tmp.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(stdout.matches("VerifyLicence: signature OK, identifier OK, signer trusted OK").count(), 3, "{stdout}");
+    for partner in
+        ["hq-clinic-0001 / health-voucher", "hq-ss-window / social-security", "gz-insurer-0001 / real-name-kyc"]
+    {
+        assert!(stdout.contains(partner), "{partner} missing:\n{stdout}");
+    }
+    for code in [
+        "REPLAYED",
+        "UNKNOWN_FORMAT",
+        "NOT_ELIGIBLE",
+        "CONSENT_MISSING",
+        "WRONG_AUDIENCE",
+        "EID_NOT_ACTIVE",
+        "UNTRUSTED_CHAIN",
+    ] {
+        assert!(stdout.lines().any(|l| l.contains("[ok]") && l.ends_with(code)), "{code} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("without a client certificate: refused in the TLS handshake"));
+    assert!(stdout.contains("audit verify: 10 events"), "{stdout}");
+    assert!(stdout.contains("the chain is intact"));
+    assert!(!stdout.contains("[FAIL]"));
+    // The node's logs: JSON lines, none naming the residents of the demo.
+    for line in stderr.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string());
+        for personal in ["陳大文", "陈大文", "CHAN", "12345678"] {
+            assert!(!line.contains(personal), "personal data in a log line: {line}");
+        }
+    }
+}
