@@ -236,7 +236,7 @@ fn verify_licence(file: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode
         },
         None => None,
     };
-    match hengqin_bridge::licence::verify(&bytes, snap.as_ref().map(|s| &s.anchors), now()) {
+    match hengqin_bridge::licence::verify(&bytes, snap.as_ref().map(|s| &*s.anchors), now()) {
         Ok(report) => {
             println!("licence:          {}", report.licence_id);
             println!("format:           {}", report.format.as_str());

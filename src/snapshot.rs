@@ -12,26 +12,26 @@ use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// The immutable state a request is decided against.
+/// The immutable state a request is decided against. Cheap to clone: a
+/// trust-list refresh makes a new snapshot that shares the rules and keys.
+#[derive(Clone)]
 pub struct Snapshot {
     pub gateway_id: String,
     pub issuer: IssuingBody,
-    pub anchors: Anchors,
-    pub policies: PolicySet,
-    pub mappings: MappingSet,
+    pub anchors: Arc<Anchors>,
+    pub policies: Arc<PolicySet>,
+    pub mappings: Arc<MappingSet>,
     pub signer: Arc<dyn Signer>,
-    pub pseudonym_key: PseudonymKey,
+    pub pseudonym_key: Arc<PseudonymKey>,
 }
 
 impl Snapshot {
-    /// Loads every file the config names and checks them together; every
-    /// problem is returned at once.
+    /// Loads every file the config names, trust lists from their `file:`
+    /// sources included, and checks them together; every problem is
+    /// returned at once. For offline use: the node takes its trust lists
+    /// from its refresher ([`Snapshot::load_with_anchors`]).
     pub fn load(config: &Config, now: OffsetDateTime) -> Result<Snapshot, Vec<FileError>> {
         let mut errors = Vec::new();
-        let rules = load_rules(&config.policies_dir, &config.mappings_dir).map_err(|e| errors.extend(e)).ok();
-        let (policies, mappings) = rules.unzip();
-        let signer = load_signer(config).map_err(|e| errors.push(e)).ok();
-        let pseudonym_key = load_pseudonym_key(&config.pseudonym_key).map_err(|e| errors.push(e)).ok();
         let mut domains = Vec::new();
         for t in &config.trust {
             match load_list(t, now) {
@@ -39,18 +39,38 @@ impl Snapshot {
                 Err(e) => errors.push(e),
             }
         }
+        match Snapshot::load_with_anchors(config, Arc::new(Anchors::new(domains))) {
+            Ok(s) if errors.is_empty() => Ok(s),
+            Ok(_) => Err(errors),
+            Err(e) => Err(e.into_iter().chain(errors).collect()),
+        }
+    }
+
+    /// Loads the rules (policies, mappings) and the keys the config names,
+    /// with the given trust anchors.
+    pub fn load_with_anchors(config: &Config, anchors: Arc<Anchors>) -> Result<Snapshot, Vec<FileError>> {
+        let mut errors = Vec::new();
+        let rules = load_rules(&config.policies_dir, &config.mappings_dir).map_err(|e| errors.extend(e)).ok();
+        let (policies, mappings) = rules.unzip();
+        let signer = load_signer(config).map_err(|e| errors.push(e)).ok();
+        let pseudonym_key = load_pseudonym_key(&config.pseudonym_key).map_err(|e| errors.push(e)).ok();
         match (policies, mappings, signer, pseudonym_key) {
             (Some(policies), Some(mappings), Some(signer), Some(pseudonym_key)) if errors.is_empty() => Ok(Snapshot {
                 gateway_id: config.gateway_id.clone(),
                 issuer: config.issuer.clone(),
-                anchors: Anchors::new(domains),
-                policies,
-                mappings,
+                anchors,
+                policies: Arc::new(policies),
+                mappings: Arc::new(mappings),
                 signer,
-                pseudonym_key,
+                pseudonym_key: Arc::new(pseudonym_key),
             }),
             _ => Err(errors),
         }
+    }
+
+    /// The same rules and keys with other trust anchors.
+    pub fn with_anchors(&self, anchors: Arc<Anchors>) -> Snapshot {
+        Snapshot { anchors, ..self.clone() }
     }
 }
 

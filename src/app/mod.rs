@@ -10,6 +10,7 @@
 //! person, and auditing them would let a noisy partner grow the chain at
 //! will.
 
+mod fetch;
 pub mod reload;
 mod retry;
 

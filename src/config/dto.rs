@@ -116,4 +116,8 @@ pub struct TrustDomainDto {
     /// When true a missing or expired CRL for a chain fails closed.
     #[serde(default)]
     pub require_revocation: bool,
+    /// PEM CA certificates the `https://` source's server certificate must
+    /// chain to (required for an `https://` source).
+    #[serde(default)]
+    pub https_roots: Option<Spanned<String>>,
 }

@@ -34,6 +34,8 @@ pub struct TrustDomainConfig {
     pub refresh: Duration,
     pub max_staleness: Option<Duration>,
     pub require_revocation: bool,
+    /// Roots for an `https://` source's server certificate.
+    pub https_roots: Option<PathBuf>,
 }
 
 /// Environment variable that overrides the TLS server key path.
@@ -156,9 +158,17 @@ impl Config {
                     format!("trust.{domain_name}.signer_pins must hold 1 or 2 lower-case hex SHA-256 digests"),
                 ));
             }
+            let https_roots = d.https_roots.as_ref().map(|r| resolve(r.get_ref()));
+            if matches!(source, ListSource::Https(_)) && https_roots.is_none() {
+                errors.push(err(
+                    d.source.span(),
+                    format!("trust.{domain_name}.https_roots must name the CA certificates of an https:// source"),
+                ));
+            }
             trust.push(TrustDomainConfig {
                 domain,
                 source,
+                https_roots,
                 pins: pins.clone(),
                 refresh: d.refresh_seconds.map_or(DEFAULT_REFRESH, |s| Duration::seconds(s.clamp(1, 86_400) as i64)),
                 max_staleness: d.max_staleness_seconds.map(|s| Duration::seconds(s.min(i64::MAX as u64) as i64)),

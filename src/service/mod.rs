@@ -46,7 +46,7 @@ pub use incoming::{HANDSHAKE_TIMEOUT, MAX_CONNECTIONS};
 pub use metrics::{CallRecord, HandshakeOutcome, Metrics};
 pub use peer::{PartnerPeer, PeerError};
 pub use status::{CLAUSE_KEY, ERROR_DOMAIN, rejection_to_status, status_code};
-pub use tls::{ClientTrust, ServerIdentity, client_verifier, server_config};
+pub use tls::{ClientTrust, ServerIdentity, client_verifier, provider as tls_provider, server_config};
 
 /// The generated types and services of `proto/hengqin/bridge/v1/bridge.proto`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

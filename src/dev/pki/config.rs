@@ -79,6 +79,7 @@ fn domain(list: &str, pin: String, require_revocation: bool) -> TrustDomainDto {
         refresh_seconds: None,
         max_staleness_seconds: None,
         require_revocation,
+        https_roots: None,
     }
 }
 
