@@ -1,14 +1,14 @@
 //! Wiring: config → snapshot, store, admission and audit → the service.
 //!
 //! [`Node`] is the one implementation of [`Gateway`]: for every
-//! translation it takes an in-flight slot, runs admission (partner and
-//! purpose rates, daily quota) before reading the assertion, answers a safe
-//! retry from the retry cache, runs the pipeline on a blocking thread (the
-//! crypto is CPU-bound), appends one audit event and waits until it is
-//! durable, then answers. Refusals at admission (rates, quota, overload)
-//! are counted in metrics but not audited: they decide nothing about a
-//! person, and auditing them would let a noisy partner grow the chain at
-//! will.
+//! translation it runs admission (partner and purpose rates, daily quota)
+//! and then takes an in-flight slot, both before reading the assertion;
+//! answers a safe retry from the retry cache, runs the pipeline on a
+//! blocking thread (the crypto is CPU-bound), appends one audit event and
+//! waits until it is durable, then answers. Refusals at admission (rates,
+//! quota, overload) are counted in metrics but not audited: they decide
+//! nothing about a person, and auditing them would let a noisy partner
+//! grow the chain at will.
 
 mod fetch;
 pub mod reload;
@@ -119,10 +119,13 @@ fn sha256(b: &[u8]) -> [u8; 32] {
 #[tonic::async_trait]
 impl Gateway for Node {
     async fn translate(&self, partner: PartnerId, req: TranslateInput) -> Result<TranslateOutput, Rejection> {
-        let _permit = self.in_flight.try_acquire()?;
         let now = OffsetDateTime::now_utc();
         let admission = self.admission.load_full();
         admission.check_request(&partner, &req.purpose, now)?;
+        // After the partner's own limits (DESIGN §7): a partner over its
+        // rate is told so, and its refused requests never take a place
+        // another partner's request needs.
+        let _permit = self.in_flight.try_acquire()?;
         let digest = sha256(req.assertion.as_bytes());
         if let Some(hit) = self.retries.get(&partner, &req.request_id, &digest, now) {
             return Ok(hit);
@@ -232,7 +235,10 @@ impl Gateway for Node {
 /// Runs a node until `shutdown` resolves: binds, serves, drains, flushes.
 /// `on_bound` learns the listeners' addresses (the demo and tests bind to
 /// port 0). Files are watched for changes as the config says; see
-/// [`run_with`] to also reload on request (SIGHUP).
+/// [`run_with`] to also reload on request (SIGHUP). When every connection
+/// closed within the drain, the node is gone once this returns: the audit
+/// chain is closed with its final checkpoint and the store is released, so
+/// it can be opened again at once.
 pub async fn run(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send,
@@ -282,6 +288,11 @@ pub async fn run_with(
     let served = edge.run(shutdown).await;
     upkeep.abort();
     reloader.abort();
+    // The tasks hold the node: once they are gone, the node (its audit log
+    // with the final checkpoint, its store and the store's lock) closes
+    // before this returns.
+    let _ = upkeep.await;
+    let _ = reloader.await;
     node.close()?;
     served?;
     Ok(())
