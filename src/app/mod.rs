@@ -13,6 +13,7 @@
 mod fetch;
 pub mod reload;
 mod retry;
+pub mod trust_lists;
 
 use crate::audit::{AuditEvent, AuditLog, AuditOptions, AuditReason, Decision};
 use crate::config::{Config, FileError, ServerConfig};
@@ -31,6 +32,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+use trust_lists::{DomainReport, TrustLists};
 
 /// Most replay ids remembered before new assertions are refused (fail closed).
 pub const MAX_REPLAY_IDS: usize = 1_000_000;
@@ -58,15 +60,19 @@ pub struct Node {
     replay: Arc<SledReplayGuard>,
     audit: AuditLog,
     retries: RetryCache,
+    trust_reports: ArcSwap<Vec<DomainReport>>,
+    trust_refresh: tokio::sync::Notify,
 }
 
 impl Node {
-    /// Opens the store and builds everything a request needs.
+    /// Opens the store and builds everything a request needs, with the
+    /// trust lists read from their `file:` sources (no refresher).
     pub fn open(config: &Config, server: &ServerConfig, now: OffsetDateTime) -> anyhow::Result<Node> {
-        let snapshot = Snapshot::load(config, now)
-            .map_err(|errors| anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
-        let store_cfg = config.store.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [store] section"))?;
-        let store = Store::open(&store_cfg.path)?;
+        let snapshot = Snapshot::load(config, now).map_err(problems)?;
+        Node::build(server, open_store(config)?, snapshot)
+    }
+
+    fn build(server: &ServerConfig, store: Store, snapshot: Snapshot) -> anyhow::Result<Node> {
         let ledger: Arc<dyn QuotaLedger> = Arc::new(SledQuotas(store.quotas()));
         let admission = Admission::new(
             &snapshot.policies,
@@ -84,7 +90,15 @@ impl Node {
             store,
             audit,
             retries: RetryCache::default(),
+            trust_reports: ArcSwap::from_pointee(Vec::new()),
+            trust_refresh: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Swaps in new trust anchors, keeping the rules and keys.
+    pub fn install_anchors(&self, anchors: Arc<crate::trust::Anchors>) {
+        let next = self.snapshot.load().with_anchors(anchors);
+        self.snapshot.store(Arc::new(next));
     }
 
     /// Swaps in a new snapshot (policies, mappings, lists reloaded); the
@@ -110,6 +124,15 @@ impl Node {
         self.store.flush()?;
         Ok(())
     }
+}
+
+fn problems(errors: Vec<FileError>) -> anyhow::Error {
+    anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store_cfg = config.store.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [store] section"))?;
+    Ok(Store::open(&store_cfg.path)?)
 }
 
 fn sha256(b: &[u8]) -> [u8; 32] {
@@ -192,10 +215,12 @@ impl Gateway for Node {
 
     fn trust_status(&self) -> Vec<DomainStatusView> {
         let snap = self.snapshot.load();
+        let reports = self.trust_reports.load();
         let now = OffsetDateTime::now_utc();
         [TrustDomainId::Mo, TrustDomainId::CnGd]
             .into_iter()
             .map(|id| {
+                let report = reports.iter().find(|r| r.domain == id);
                 let d = snap.anchors.domain(id);
                 DomainStatusView {
                     id,
@@ -211,7 +236,7 @@ impl Gateway for Node {
                         }
                     }),
                     fresh: snap.anchors.usable(id, now).is_ok(),
-                    last_error: None,
+                    last_error: report.and_then(|r| r.last_error.clone()),
                 }
             })
             .collect()
@@ -221,6 +246,10 @@ impl Gateway for Node {
         let snap = self.snapshot.load();
         let now = OffsetDateTime::now_utc();
         [TrustDomainId::Mo, TrustDomainId::CnGd].into_iter().all(|id| snap.anchors.usable(id, now).is_ok())
+    }
+
+    fn refresh_trust(&self) {
+        self.trust_refresh.notify_one();
     }
 
     fn known_partner(&self, id: &PartnerId) -> bool {
@@ -257,7 +286,16 @@ pub async fn run_with(
 ) -> anyhow::Result<()> {
     let server = config.server.as_ref().ok_or_else(|| anyhow::anyhow!("the config has no [server] section"))?;
     let loaded_from = fingerprint(config);
-    let node = Arc::new(Node::open(config, server, OffsetDateTime::now_utc())?);
+    let store = open_store(config)?;
+    let lists = TrustLists::start(config, store.anchors(), OffsetDateTime::now_utc()).await;
+    let snapshot = Snapshot::load_with_anchors(config, Arc::new(lists.anchors())).map_err(problems)?;
+    let node = Arc::new(Node::build(server, store, snapshot)?);
+    node.trust_reports.store(Arc::new(lists.reports()));
+    for r in lists.reports() {
+        if let Some(e) = &r.last_error {
+            tracing::warn!(domain = r.domain.as_str(), error = %e, "trust list source");
+        }
+    }
     let metrics = Arc::new(Metrics::new());
     let anchors_snapshot = node.snapshot();
     let edge = Edge::bind(node.clone(), server, &anchors_snapshot.anchors, metrics.clone()).await?;
@@ -266,6 +304,7 @@ pub async fn run_with(
         grpc = %edge.addrs().grpc,
         admin = %edge.addrs().admin,
         policy_digest = anchors_snapshot.policies.digest(),
+        ready = node.ready(),
         "serving"
     );
     drop(anchors_snapshot);
@@ -279,85 +318,125 @@ pub async fn run_with(
             }
         })
     };
-    let reloader = tokio::spawn(reload_loop(
-        Reloader { node: node.clone(), config: config.clone(), trust: edge.client_trust(), metrics },
+    let keeper = tokio::spawn(keep_current(
+        Keeper { node: node.clone(), config: config.clone(), trust: edge.client_trust(), metrics, lists },
         reloads,
         ChangeDetector::new(loaded_from),
         server.reload_poll.and_then(|d| std::time::Duration::try_from(d).ok()),
     ));
     let served = edge.run(shutdown).await;
     upkeep.abort();
-    reloader.abort();
+    keeper.abort();
     // The tasks hold the node: once they are gone, the node (its audit log
     // with the final checkpoint, its store and the store's lock) closes
     // before this returns.
     let _ = upkeep.await;
-    let _ = reloader.await;
+    let _ = keeper.await;
     node.close()?;
     served?;
     Ok(())
 }
 
-/// What a reload needs: where to read from and what to swap.
-struct Reloader {
+/// Keeps the node's snapshot current: rules and keys on reload, trust
+/// lists on their schedule. One task does both, so a reload and a list
+/// refresh never race to install.
+struct Keeper {
     node: Arc<Node>,
     config: Config,
     trust: ClientTrust,
     metrics: Arc<Metrics>,
+    lists: TrustLists,
 }
 
-impl Reloader {
-    /// Loads a whole new snapshot and swaps it in, or changes nothing.
-    fn reload(&self, cause: &'static str) {
-        match self.load_and_install() {
-            Ok(digest) => {
+impl Keeper {
+    /// Loads the rules and keys again and swaps them in whole, or changes
+    /// nothing; then re-reads every trust list.
+    async fn reload(&mut self, cause: &'static str) {
+        let (config, anchors) = (self.config.clone(), self.node.snapshot().anchors.clone());
+        let loaded = tokio::task::spawn_blocking(move || Snapshot::load_with_anchors(&config, anchors)).await;
+        match loaded {
+            Ok(Ok(snapshot)) => {
+                let digest = snapshot.policies.digest().to_owned();
+                self.node.install(snapshot);
                 self.metrics.reload(true);
-                tracing::info!(cause, policy_digest = %digest, "reloaded policies, mappings, trust lists and keys");
+                tracing::info!(cause, policy_digest = %digest, "reloaded policies, mappings and keys");
             }
-            Err(errors) => {
+            Ok(Err(errors)) => {
                 self.metrics.reload(false);
                 let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
                 tracing::warn!(cause, ?problems, "reload refused; the previous set keeps serving");
             }
+            Err(_) => self.metrics.reload(false),
         }
+        self.refresh_trust(true).await;
     }
 
-    fn load_and_install(&self) -> Result<String, Vec<FileError>> {
-        let snapshot = Snapshot::load(&self.config, OffsetDateTime::now_utc())?;
-        self.trust.update(&snapshot.anchors).map_err(|e| vec![FileError::new("trust.CN-GD", None, e.to_string())])?;
-        let digest = snapshot.policies.digest().to_owned();
-        self.node.install(snapshot);
-        Ok(digest)
+    /// Fetches the lists that are due (all when `force`) and publishes the
+    /// anchors if they changed; rebuilds the client-certificate trust in
+    /// any case, since a domain may have gone stale.
+    async fn refresh_trust(&mut self, force: bool) {
+        let now = OffsetDateTime::now_utc();
+        let changed = self.lists.refresh(now, force).await;
+        let reports = self.lists.reports();
+        for r in &reports {
+            if let Some(e) = &r.last_error {
+                tracing::warn!(domain = r.domain.as_str(), error = %e, "trust list refresh failed; the held list serves until stale");
+            }
+        }
+        self.node.trust_reports.store(Arc::new(reports));
+        // Published on every fetch: a confirmation moves the staleness
+        // deadline even when the list is the same.
+        let anchors = Arc::new(self.lists.anchors());
+        if let Err(e) = self.trust.update(&anchors) {
+            tracing::warn!(error = %e, "client-certificate trust not rebuilt");
+        }
+        self.node.install_anchors(anchors);
+        if changed {
+            tracing::info!("trust lists changed; anchors published");
+        }
     }
 }
 
-async fn reload_loop(
-    reloader: Reloader,
+async fn keep_current(
+    mut keeper: Keeper,
     mut reloads: mpsc::Receiver<()>,
     mut detector: ChangeDetector,
     poll: Option<std::time::Duration>,
 ) {
-    let reloader = Arc::new(reloader);
     let mut tick = tokio::time::interval(poll.unwrap_or(std::time::Duration::from_secs(3600)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let mut requests_open = true;
     loop {
-        let signalled = tokio::select! {
+        let wake = keeper.lists.next_wake(OffsetDateTime::now_utc());
+        enum Event {
+            Signal,
+            Poll,
+            TrustDue,
+            RefreshAsked,
+        }
+        let event = tokio::select! {
             got = reloads.recv(), if requests_open => match got {
-                Some(()) => true,
+                Some(()) => Event::Signal,
                 None => { requests_open = false; continue }
             },
-            _ = tick.tick(), if poll.is_some() => false,
+            _ = tick.tick(), if poll.is_some() => Event::Poll,
+            () = tokio::time::sleep(wake) => Event::TrustDue,
+            () = keeper.node.trust_refresh.notified() => Event::RefreshAsked,
         };
-        let r = reloader.clone();
-        let Ok(current) = tokio::task::spawn_blocking(move || fingerprint(&r.config)).await else { continue };
-        if !signalled && !detector.observe(current) {
-            continue;
+        match event {
+            Event::TrustDue => keeper.refresh_trust(false).await,
+            Event::RefreshAsked => keeper.refresh_trust(true).await,
+            Event::Signal | Event::Poll => {
+                let config = keeper.config.clone();
+                let Ok(current) = tokio::task::spawn_blocking(move || fingerprint(&config)).await else { continue };
+                let signalled = matches!(event, Event::Signal);
+                if !signalled && !detector.observe(current) {
+                    continue;
+                }
+                detector.attempted(current);
+                keeper.reload(if signalled { "signal" } else { "file change" }).await;
+            }
         }
-        detector.attempted(current);
-        let r = reloader.clone();
-        let cause = if signalled { "signal" } else { "file change" };
-        let _ = tokio::task::spawn_blocking(move || r.reload(cause)).await;
     }
 }

@@ -5,6 +5,11 @@
 
 use super::{Store, StoreError};
 use crate::model::TrustDomainId;
+use time::OffsetDateTime;
+
+fn confirmed_key(domain: TrustDomainId) -> String {
+    format!("{}@confirmed", domain.as_str())
+}
 
 /// The `anchors` tree.
 #[derive(Debug, Clone)]
@@ -21,6 +26,28 @@ impl AnchorCache {
     /// lists change rarely and must survive a crash right after.
     pub fn save_list(&self, domain: TrustDomainId, jws: &[u8]) -> Result<(), StoreError> {
         self.store.anchors_tree().insert(domain.as_str(), jws)?;
+        self.store.flush()
+    }
+
+    /// Records that the domain's source vouched for the cached list at `at`
+    /// (staleness after a restart counts from here).
+    pub fn confirm(&self, domain: TrustDomainId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.store.anchors_tree().insert(confirmed_key(domain), &at.unix_timestamp().to_be_bytes())?;
+        Ok(())
+    }
+
+    /// When the domain's source last vouched for the cached list.
+    pub fn confirmed_at(&self, domain: TrustDomainId) -> Result<Option<OffsetDateTime>, StoreError> {
+        let Some(v) = self.store.anchors_tree().get(confirmed_key(domain))? else { return Ok(None) };
+        let secs = <[u8; 8]>::try_from(v.as_ref()).map(i64::from_be_bytes).ok();
+        Ok(secs.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()))
+    }
+
+    /// Drops the domain's cached list, so that the next start takes only
+    /// what the source serves (after a list signer is distrusted, say).
+    pub fn forget(&self, domain: TrustDomainId) -> Result<(), StoreError> {
+        self.store.anchors_tree().remove(domain.as_str())?;
+        self.store.anchors_tree().remove(confirmed_key(domain))?;
         self.store.flush()
     }
 

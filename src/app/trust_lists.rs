@@ -1,0 +1,208 @@
+//! The node's trust lists (DESIGN §3): each domain's list fetched from its
+//! source on a schedule, accepted only through [`list::accept`] (pinned
+//! signer, no rollback, not expired), kept in sled, and published as a new
+//! [`Anchors`] — which also drops the validated-chain cache of the old one.
+//!
+//! - **Schedule.** After a success the next fetch is at the list's
+//!   `next_update`, but no sooner than [`REFRESH_FLOOR`] and no later than
+//!   the domain's `refresh_seconds`. After a failure: exponential back-off
+//!   from the floor up to `refresh_seconds`, jittered (50–100 %) so that a
+//!   fleet of nodes does not retry in step.
+//! - **Start-up and outage.** At start the source is tried first; if it is
+//!   down, the cached list is used (re-verified against today's pins),
+//!   with its staleness counted from when it was last confirmed by the
+//!   source. Anti-rollback holds across restarts: the cached list is the
+//!   floor for what the source may send.
+//! - **Staleness.** A domain is usable until the list's `expires` or
+//!   `max_staleness` after the source last confirmed it, whichever comes
+//!   first; then it fails closed (`TRUST_STALE`, not ready). With nothing
+//!   loaded the domain is absent, which also fails closed.
+
+use super::fetch::{FetchError, Fetcher};
+use crate::config::{Config, TrustDomainConfig};
+use crate::model::TrustDomainId;
+use crate::store::AnchorCache;
+use crate::trust::list::{self, TrustList};
+use crate::trust::{Anchors, DomainTrust};
+use std::time::Duration as StdDuration;
+use time::{Duration, OffsetDateTime};
+
+/// Never fetch more often than this, whatever `next_update` says.
+pub const REFRESH_FLOOR: Duration = Duration::seconds(1);
+
+/// A list the node holds, and when its source last vouched for it.
+#[derive(Debug, Clone)]
+struct Held {
+    list: TrustList,
+    confirmed_at: OffsetDateTime,
+}
+
+/// One domain's refresh state.
+struct Domain {
+    config: TrustDomainConfig,
+    fetcher: Result<Fetcher, String>,
+    held: Option<Held>,
+    last_error: Option<String>,
+    failures: u32,
+    next_fetch: OffsetDateTime,
+}
+
+/// What one domain looks like to operators.
+#[derive(Debug, Clone)]
+pub struct DomainReport {
+    pub domain: TrustDomainId,
+    pub last_error: Option<String>,
+    pub next_fetch: OffsetDateTime,
+    pub confirmed_at: Option<OffsetDateTime>,
+}
+
+/// Every configured domain's trust lists.
+pub struct TrustLists {
+    domains: Vec<Domain>,
+    cache: AnchorCache,
+}
+
+impl Domain {
+    fn stale_at(&self, held: &Held) -> OffsetDateTime {
+        self.config.max_staleness.map_or(held.list.expires, |m| held.list.expires.min(held.confirmed_at + m))
+    }
+
+    fn refresh_interval(&self) -> Duration {
+        self.config.refresh.max(REFRESH_FLOOR)
+    }
+
+    /// One fetch-and-accept. `Ok(true)` when the held list changed.
+    async fn fetch(&mut self, cache: &AnchorCache, now: OffsetDateTime) -> Result<bool, String> {
+        let fetcher = self.fetcher.as_ref().map_err(Clone::clone)?;
+        let jws = fetcher.fetch().await.map_err(|e: FetchError| e.to_string())?;
+        let previous = self.held.as_ref().map(|h| &h.list);
+        let list = list::accept(&jws, self.config.domain, &self.config.pins, previous, now)
+            .map_err(|e| format!("list refused: {e}"))?;
+        let changed = previous.is_none_or(|p| p.sequence != list.sequence || p.content_sha256 != list.content_sha256);
+        if changed {
+            cache.save_list(self.config.domain, &jws).map_err(|e| format!("caching the list: {e}"))?;
+        }
+        // Confirmation times are best effort: losing one only makes the
+        // domain go stale earlier after a restart.
+        let _ = cache.confirm(self.config.domain, now);
+        self.held = Some(Held { list, confirmed_at: now });
+        Ok(changed)
+    }
+
+    fn schedule_after(&mut self, outcome: &Result<bool, String>, now: OffsetDateTime) {
+        match outcome {
+            Ok(_) => {
+                self.failures = 0;
+                self.last_error = None;
+                let until_next = self.held.as_ref().map_or(REFRESH_FLOOR, |h| h.list.next_update - now);
+                self.next_fetch = now + until_next.clamp(REFRESH_FLOOR, self.refresh_interval());
+            }
+            Err(e) => {
+                self.failures = self.failures.saturating_add(1);
+                self.last_error = Some(e.clone());
+                let backoff = REFRESH_FLOOR * 2_i32.saturating_pow(self.failures.min(16) - 1);
+                let backoff = backoff.min(self.refresh_interval());
+                self.next_fetch = now + jitter(backoff);
+            }
+        }
+    }
+
+    fn load_cached(&mut self, cache: &AnchorCache) -> Result<(), String> {
+        let domain = self.config.domain;
+        let jws = cache.load_list(domain).map_err(|e| e.to_string())?.ok_or("no cached list")?;
+        let list = list::verify(&jws, domain, &self.config.pins).map_err(|e| format!("cached list refused: {e}"))?;
+        let confirmed_at = cache.confirmed_at(domain).ok().flatten().unwrap_or(list.issued_at);
+        self.held = Some(Held { list, confirmed_at });
+        Ok(())
+    }
+}
+
+/// 50–100 % of `d`.
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    let _ = openssl::rand::rand_bytes(&mut b);
+    let frac = 0.5 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) / 2.0;
+    Duration::seconds_f64(d.as_seconds_f64() * frac)
+}
+
+impl TrustLists {
+    /// Loads every domain: its source first, the cache when the source
+    /// fails. A domain with neither stays absent (fails closed).
+    pub async fn start(config: &Config, cache: AnchorCache, now: OffsetDateTime) -> TrustLists {
+        let mut domains: Vec<Domain> = config
+            .trust
+            .iter()
+            .map(|t| Domain {
+                fetcher: Fetcher::new(t).map_err(|e| e.to_string()),
+                config: t.clone(),
+                held: None,
+                last_error: None,
+                failures: 0,
+                next_fetch: now,
+            })
+            .collect();
+        for d in &mut domains {
+            // The cached list is the anti-rollback floor for the source.
+            let cached = d.load_cached(&cache);
+            let outcome = d.fetch(&cache, now).await;
+            d.schedule_after(&outcome, now);
+            if let (Err(e), Err(c)) = (&outcome, &cached) {
+                d.last_error = Some(format!("{e}; {c}"));
+            }
+        }
+        TrustLists { domains, cache }
+    }
+
+    /// Fetches every domain whose time has come (all of them when `force`).
+    /// `true` when any held list changed.
+    pub async fn refresh(&mut self, now: OffsetDateTime, force: bool) -> bool {
+        let mut changed = false;
+        for d in &mut self.domains {
+            if force || d.next_fetch <= now {
+                let outcome = d.fetch(&self.cache, now).await;
+                changed |= matches!(outcome, Ok(true));
+                d.schedule_after(&outcome, now);
+            }
+        }
+        changed
+    }
+
+    /// The anchors as held now: what requests are checked against.
+    pub fn anchors(&self) -> Anchors {
+        Anchors::new(self.domains.iter().filter_map(|d| {
+            d.held.as_ref().map(|h| DomainTrust {
+                list: h.list.clone(),
+                require_revocation: d.config.require_revocation,
+                stale_at: d.stale_at(h),
+            })
+        }))
+    }
+
+    /// When something next needs doing: a fetch, or a domain going stale
+    /// (the client-certificate trust is rebuilt then).
+    pub fn next_wake(&self, now: OffsetDateTime) -> StdDuration {
+        let next = self
+            .domains
+            .iter()
+            .flat_map(|d| {
+                let stale = d.held.as_ref().map(|h| d.stale_at(h)).filter(|s| *s > now);
+                [Some(d.next_fetch), stale]
+            })
+            .flatten()
+            .min()
+            .unwrap_or(now + Duration::minutes(1));
+        StdDuration::try_from(next - now).unwrap_or(StdDuration::ZERO)
+    }
+
+    pub fn reports(&self) -> Vec<DomainReport> {
+        self.domains
+            .iter()
+            .map(|d| DomainReport {
+                domain: d.config.domain,
+                last_error: d.last_error.clone(),
+                next_fetch: d.next_fetch,
+                confirmed_at: d.held.as_ref().map(|h| h.confirmed_at),
+            })
+            .collect()
+    }
+}
