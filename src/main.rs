@@ -79,6 +79,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The trust domains of a node: status, refresh.
+    Anchors {
+        #[command(subcommand)]
+        command: cli::anchors::AnchorsCommand,
+    },
     /// The audit chain of the configured store: verify, export.
     Audit {
         #[command(subcommand)]
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
             translate(&config, &assertion, &partner, &purpose, &format, &nonce)
         }
         Command::VerifyLicence { file, config } => verify_licence(&file, config.as_deref()),
+        Command::Anchors { command } => cli::anchors::run(command),
         Command::Audit { command } => cli::audit::run(command),
         Command::Dev { command } => cli::dev::run(command),
     };

@@ -96,10 +96,33 @@ fn serve_reloads_on_sighup_and_drains_on_sigterm() {
     assert!(metrics.contains("hengqin_bridge_reloads_total{outcome=\"refused\"} 1"), "{metrics}");
     assert!(metrics.contains("hengqin_bridge_reloads_total{outcome=\"installed\"} 1"), "{metrics}");
 
+    // The config names admin_listen 127.0.0.1:0, so point the CLI at the bound port.
+    let cli_config = tmp.path().join("cli.toml");
+    let text = std::fs::read_to_string(pki.config_path()).unwrap();
+    let text = text.replace("admin_listen = \"127.0.0.1:0\"", &format!("admin_listen = \"{admin}\""));
+    std::fs::write(&cli_config, text.replace("state", &pki.path("state").display().to_string())).unwrap();
+    let anchors = |cmd: &str| Command::new(BIN).args(["anchors", cmd, "--config"]).arg(&cli_config).output().unwrap();
+    for cmd in ["status", "refresh"] {
+        let out = anchors(cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with(&format!("node at {admin}:")), "{stdout}");
+        for line in ["MO\n", "CN-GD\n", "  sequence     1", "  fresh        true", "  last error   -"] {
+            assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
+        }
+    }
+
     signal(&child, "TERM");
     expect_log(&lines, "shutting down");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+
+    // With the node stopped, the lists cached in its store.
+    let out = anchors("status");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("not reachable") && stdout.contains("the lists cached in its store"), "{stdout}");
+    assert!(stdout.contains("  sequence     1"), "{stdout}");
 }
 
 #[test]

@@ -62,6 +62,8 @@ pub struct Node {
     retries: RetryCache,
     trust_reports: ArcSwap<Vec<DomainReport>>,
     trust_refresh: tokio::sync::Notify,
+    /// Counts finished trust refreshes (a refresh request waits for the next).
+    trust_generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Node {
@@ -92,6 +94,7 @@ impl Node {
             retries: RetryCache::default(),
             trust_reports: ArcSwap::from_pointee(Vec::new()),
             trust_refresh: tokio::sync::Notify::new(),
+            trust_generation: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -248,8 +251,13 @@ impl Gateway for Node {
         [TrustDomainId::Mo, TrustDomainId::CnGd].into_iter().all(|id| snap.anchors.usable(id, now).is_ok())
     }
 
-    fn refresh_trust(&self) {
+    async fn refresh_trust(&self) {
+        let mut done = self.trust_generation.subscribe();
+        done.borrow_and_update();
         self.trust_refresh.notify_one();
+        // Every source is fetched one after another, each within the fetch timeout.
+        let bound = fetch::FETCH_TIMEOUT * 3;
+        let _ = tokio::time::timeout(bound, done.changed()).await;
     }
 
     fn known_partner(&self, id: &PartnerId) -> bool {
@@ -391,6 +399,7 @@ impl Keeper {
             tracing::warn!(error = %e, "client-certificate trust not rebuilt");
         }
         self.node.install_anchors(anchors);
+        self.node.trust_generation.send_modify(|g| *g += 1);
         if changed {
             tracing::info!("trust lists changed; anchors published");
         }

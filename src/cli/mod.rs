@@ -1,4 +1,5 @@
 //! Subcommands that need more than a few lines.
+pub mod anchors;
 pub mod audit;
 pub mod demo;
 pub mod dev;

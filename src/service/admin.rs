@@ -1,5 +1,6 @@
 //! The admin HTTP listener (loopback by default): `/metrics`, `/healthz`,
-//! `/readyz`. Plain HTTP/1.1 through hyper — a real parser with header
+//! `/readyz`, `/trust` (the trust domains as JSON) and `POST
+//! /trust/refresh` (fetch every trust list now). Plain HTTP/1.1 through hyper — a real parser with header
 //! limits and timeouts costs nothing here, since tonic already links it.
 //!
 //! Bounded like everything else: at most [`MAX_ADMIN_CONNECTIONS`] at
@@ -8,6 +9,7 @@
 //! whole exchange within [`ADMIN_CONNECTION_TIMEOUT`]. Bodies are never
 //! read.
 
+use super::gateway::DomainStatusView;
 use super::health::Readiness;
 use super::metrics::Metrics;
 use bytes::Bytes;
@@ -30,6 +32,7 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// Serves until the task is aborted.
 pub async fn serve(listener: TcpListener, readiness: Arc<Readiness>, metrics: Arc<Metrics>) {
@@ -43,8 +46,8 @@ pub async fn serve(listener: TcpListener, readiness: Arc<Readiness>, metrics: Ar
         let (readiness, metrics) = (readiness.clone(), metrics.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let response = respond(&req, &readiness, &metrics);
-                async move { Ok::<_, Infallible>(response) }
+                let (readiness, metrics) = (readiness.clone(), metrics.clone());
+                async move { Ok::<_, Infallible>(respond(&req, &readiness, &metrics).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -58,13 +61,21 @@ pub async fn serve(listener: TcpListener, readiness: Arc<Readiness>, metrics: Ar
     }
 }
 
-fn respond(req: &Request<Incoming>, readiness: &Readiness, metrics: &Metrics) -> Response<Full<Bytes>> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "method not allowed\n");
-        r.headers_mut().insert(ALLOW, hyper::header::HeaderValue::from_static("GET, HEAD"));
-        return r;
+async fn respond(req: &Request<Incoming>, readiness: &Readiness, metrics: &Metrics) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == "/trust/refresh" {
+        if req.method() != Method::POST {
+            return not_allowed("POST");
+        }
+        let gateway = readiness.gateway();
+        gateway.refresh_trust().await;
+        return reply(StatusCode::OK, JSON, trust_json(&gateway.trust_status()).to_string());
     }
-    match req.uri().path() {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return not_allowed("GET, HEAD");
+    }
+    match path {
+        "/trust" => reply(StatusCode::OK, JSON, trust_json(&readiness.gateway().trust_status()).to_string()),
         "/healthz" => reply(StatusCode::OK, TEXT, "ok\n"),
         "/readyz" if readiness.is_ready() => reply(StatusCode::OK, TEXT, "ready\n"),
         "/readyz" => reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, "not ready\n"),
@@ -75,6 +86,38 @@ fn respond(req: &Request<Incoming>, readiness: &Readiness, metrics: &Metrics) ->
         }
         _ => reply(StatusCode::NOT_FOUND, TEXT, "not found\n"),
     }
+}
+
+fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+    let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "method not allowed\n");
+    r.headers_mut().insert(ALLOW, hyper::header::HeaderValue::from_static(allow));
+    r
+}
+
+/// The trust domains as `anchors status` prints them (and `GetTrustStatus` answers).
+pub fn trust_json(domains: &[DomainStatusView]) -> serde_json::Value {
+    let time = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    serde_json::Value::Array(
+        domains
+            .iter()
+            .map(|d| {
+                let mut v = serde_json::json!({
+                    "domain": d.id.as_str(),
+                    "fresh": d.fresh,
+                    "last_error": d.last_error,
+                });
+                if let Some(l) = &d.list {
+                    v["sequence"] = l.sequence.into();
+                    v["issued_at"] = time(l.issued_at).into();
+                    v["next_update"] = time(l.next_update).into();
+                    v["expires"] = time(l.expires).into();
+                    v["age_seconds"] = l.age.as_secs().into();
+                    v["entries"] = l.entries.into();
+                }
+                v
+            })
+            .collect(),
+    )
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {

@@ -89,9 +89,9 @@ pub trait Gateway: Send + Sync + 'static {
     /// the policies are loaded. Drives `grpc.health.v1` and `/readyz`.
     fn ready(&self) -> bool;
 
-    /// Asks for every trust list to be fetched now (admin `POST
-    /// /trust/refresh`); the fetch runs in the background.
-    fn refresh_trust(&self) {}
+    /// Fetches every trust list now (admin `POST /trust/refresh`) and
+    /// returns once the node has tried (bounded by the fetch timeout).
+    async fn refresh_trust(&self) {}
 
     /// The partner is one of the loaded policies'.
     fn known_partner(&self, id: &PartnerId) -> bool;
