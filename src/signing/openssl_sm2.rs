@@ -225,11 +225,6 @@ impl Sm2PrivateKey {
         into_sm2_private(key).map(Self)
     }
 
-    /// Loads a PEM private key as [`private_key_from_pem`] does.
-    pub fn from_pem(pem: &[u8]) -> Result<Self, SigningError> {
-        private_key_from_pem(pem).map(Self)
-    }
-
     pub fn as_pkey(&self) -> &PKeyRef<Private> {
         &self.0
     }
