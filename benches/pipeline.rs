@@ -1,7 +1,8 @@
 //! Criterion benches for every stage of the offline pipeline, the whole of
 //! `pipeline::process` for each flow, and the public-key operations a
 //! translation cannot avoid (ES256 verify, SM2 sign), measured in the same
-//! run so that the non-crypto share can be read off. The figures and the
+//! run so that the non-crypto share can be read off, and the two SM2
+//! signing backends side by side (`sm2/*`). The figures and the
 //! machine they came from are in `BENCHMARKS.md`.
 //!
 //! Set-up is not timed: a test PKI in a temporary directory, the shipped
@@ -27,7 +28,10 @@ use hengqin_bridge::mapping;
 use hengqin_bridge::model::{OutputFormat, PartnerId, PurposeId, TrustDomainId};
 use hengqin_bridge::pipeline::{self, OpenSubjectGate, TranslateRequest};
 use hengqin_bridge::policy::{self, Permitted, Request};
-use hengqin_bridge::signing::{SM2_DEFAULT_ID, ecdsa_raw_to_der, openssl_sm2};
+use hengqin_bridge::signing::{
+    OpensslSm2Signer, RustCryptoSm2Signer, SM2_DEFAULT_ID, SM2_DEFAULT_ID_TEXT, Signer, ecdsa_raw_to_der, openssl_sm2,
+    rustcrypto_sm2,
+};
 use hengqin_bridge::snapshot::Snapshot;
 use hengqin_bridge::trust::{self, Anchors, Expectations, ReplayError, ReplayGuard, Role, Verified};
 use openssl::hash::MessageDigest;
@@ -86,6 +90,8 @@ struct Fixture {
     now: OffsetDateTime,
     snap: Snapshot,
     signer_key: PKey<Private>,
+    /// The signer's certificate and key files, PEM, as the config names them.
+    signer_pem: (Vec<u8>, Vec<u8>),
     cases: Vec<Case>,
 }
 
@@ -98,6 +104,7 @@ impl Fixture {
         let snap = Snapshot::load(&config, now).unwrap_or_else(|e| panic!("snapshot: {e:?}"));
         let key_pem = std::fs::read(&config.signer_key).expect("signer key");
         let signer_key = openssl_sm2::private_key_from_pem(&key_pem).expect("SM2 signer key");
+        let cert_pem = std::fs::read(&config.signer_certificate).expect("signer certificate");
         let mint = |opts: MintOptions| mint_assertion(&pki, &opts).expect("minted assertion");
         let cases = vec![
             Case {
@@ -119,7 +126,7 @@ impl Fixture {
                 jws: mint(MintOptions::new(Flow::RealNameKyc, now).set("nonce", json!(KYC_NONCE))),
             },
         ];
-        Fixture { _dir: dir, now, snap, signer_key, cases }
+        Fixture { _dir: dir, now, snap, signer_key, signer_pem: (cert_pem, key_pem), cases }
     }
 
     /// The health-voucher flow: the one the per-stage benches use.
@@ -345,6 +352,37 @@ fn raw_crypto(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
+/// The two licence signers (`[signer] backend`) through the `Signer` trait,
+/// as `licence::issue` calls them, on the record's canonical bytes; and a
+/// verification of the same signature by each library (every signature is
+/// checked against the other library first, outside the timing).
+fn sm2_backends(c: &mut Criterion, fx: &Fixture) {
+    let (cert_pem, key_pem) = &fx.signer_pem;
+    let openssl_signer = OpensslSm2Signer::from_pem(cert_pem, key_pem).expect("OpenSSL signer");
+    let rustcrypto_signer = RustCryptoSm2Signer::from_pem(cert_pem, key_pem).expect("RustCrypto signer");
+    let message = unsigned_record(fx);
+    let signer_cert = X509::from_der(fx.snap.signer.certificate_der()).expect("signer certificate");
+    let public = openssl_sm2::public_key_of(&signer_cert).expect("SM2 public key");
+    let point = rustcrypto_signer.public_key_uncompressed().to_vec();
+    let from_openssl = openssl_signer.sign(&message).expect("signs");
+    let from_rustcrypto = rustcrypto_signer.sign(&message).expect("signs");
+    assert!(rustcrypto_sm2::verify(&point, SM2_DEFAULT_ID_TEXT, &message, &from_openssl).expect("verify runs"));
+    assert!(openssl_sm2::verify(&public, SM2_DEFAULT_ID, &message, &from_rustcrypto).expect("verify runs"));
+
+    let mut g = c.benchmark_group("sm2");
+    g.bench_function("sign/openssl", |b| b.iter(|| openssl_signer.sign(black_box(&message)).expect("signs")));
+    g.bench_function("sign/rustcrypto", |b| b.iter(|| rustcrypto_signer.sign(black_box(&message)).expect("signs")));
+    g.bench_function("verify/openssl", |b| {
+        b.iter(|| openssl_sm2::verify(&public, SM2_DEFAULT_ID, &message, black_box(&from_rustcrypto)).expect("runs"))
+    });
+    g.bench_function("verify/rustcrypto", |b| {
+        b.iter(|| {
+            rustcrypto_sm2::verify(&point, SM2_DEFAULT_ID_TEXT, &message, black_box(&from_openssl)).expect("runs")
+        })
+    });
+    g.finish();
+}
+
 /// OpenSSL 3.0 calls on the request path that are not signatures but cost
 /// like them: decoding a certificate (its public key goes through the
 /// provider decoders), encoding a public key (what the SM2 key check does
@@ -386,6 +424,7 @@ fn benches(c: &mut Criterion) {
     licence_stage(c, &fx);
     whole_pipeline(c, &fx);
     raw_crypto(c, &fx);
+    sm2_backends(c, &fx);
     openssl_overheads(c, &fx);
 }
 

@@ -27,7 +27,7 @@
 //! | [`policy`] | policy files → `PolicySet` → `evaluate()` → [`policy::Permitted`] |
 //! | [`mapping`] | mapping files → released attributes rendered into the core record |
 //! | [`licence`] | the record, GB/T 36904 identifiers, JCS, per-format serializers, signing |
-//! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) |
+//! | [`signing`] | `Signer`; SM2/SM3 through OpenSSL (`openssl_sm2`: the one `unsafe` module) or the `sm2` crate (`rustcrypto_sm2`), per `[signer] backend` |
 //! | [`pipeline`] | `process()`: the stages in the fixed order of DESIGN §7 |
 //! | [`snapshot`] | everything a request reads, immutable, built from config |
 //! | [`limits`] | admission at the edge: governor limits per partner, purpose and data subject; daily quotas; the in-flight cap |

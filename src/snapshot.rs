@@ -6,7 +6,7 @@ use crate::config::{Config, FileError, ListSource};
 use crate::licence::IssuingBody;
 use crate::mapping::MappingSet;
 use crate::policy::{PolicySet, PseudonymKey};
-use crate::signing::{OpensslSm2Signer, Signer};
+use crate::signing::Signer;
 use crate::trust::{Anchors, DomainTrust, list};
 use std::path::Path;
 use std::sync::Arc;
@@ -93,12 +93,15 @@ fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     std::fs::read(path).map_err(|e| FileError::new(path.display().to_string(), None, format!("cannot read: {e}")))
 }
 
+/// The signer on the configured backend. The key file's bytes are wiped
+/// once the key is read.
 fn load_signer(config: &Config) -> Result<Arc<dyn Signer>, FileError> {
     let cert = read(&config.signer_certificate)?;
-    let key = read(&config.signer_key)?;
-    let signer = OpensslSm2Signer::from_pem(&cert, &key)
-        .map_err(|e| FileError::new(config.signer_key.display().to_string(), None, format!("signer: {e}")))?;
-    Ok(Arc::new(signer))
+    let key = zeroize::Zeroizing::new(read(&config.signer_key)?);
+    let backend = config.signer_backend;
+    backend.signer_from_pem(&cert, &key).map_err(|e| {
+        FileError::new(config.signer_key.display().to_string(), None, format!("signer ({}): {e}", backend.as_str()))
+    })
 }
 
 fn load_pseudonym_key(path: &Path) -> Result<PseudonymKey, FileError> {

@@ -3,7 +3,8 @@
 //! signature member), its DER signature and its certificate's key verify
 //! under the GM/T 0009 default ID, and the same signature fails with an
 //! empty ID. The CLI's words are checked, not just its exit status; a
-//! missing `openssl` binary fails the test.
+//! missing `openssl` binary fails the test. Both signer backends are
+//! checked: OpenSSL (the default) and the RustCrypto `sm2` crate.
 
 mod support;
 
@@ -11,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::licence::jcs;
+use hengqin_bridge::signing::SignerBackend;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -25,9 +27,11 @@ fn openssl(args: &[&str], cwd: &Path) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-#[test]
-fn produced_licence_verifies_with_the_openssl_cli_only_under_the_default_id() {
-    let env = Env::new();
+/// Issues a health-voucher licence in `env` and writes, into a fresh
+/// directory, its canonical bytes without the signature member
+/// (`canonical.json`), its DER signature (`sig.der`), its certificate
+/// (`cert.der`) and that certificate's public key (`pub.pem`).
+fn licence_files(env: &Env) -> tempfile::TempDir {
     let jws = env.mint(&MintOptions::new(Flow::HealthVoucher, env.now));
     let lic = env.process(&env.request(&jws)).expect("licence");
 
@@ -44,26 +48,49 @@ fn produced_licence_verifies_with_the_openssl_cli_only_under_the_default_id() {
     std::fs::write(d.join("cert.der"), STANDARD.decode(sig["certificate"].as_str().unwrap()).unwrap()).unwrap();
     let out = openssl(&["x509", "-inform", "DER", "-in", "cert.der", "-pubkey", "-noout", "-out", "pub.pem"], d);
     assert!(d.join("pub.pem").is_file(), "{out}");
+    dir
+}
 
-    let verify = |distid: &str| {
-        openssl(
-            &[
-                "dgst",
-                "-sm3",
-                "-verify",
-                "pub.pem",
-                "-sigopt",
-                &format!("distid:{distid}"),
-                "-signature",
-                "sig.der",
-                "canonical.json",
-            ],
-            d,
-        )
-    };
-    let ok = verify("1234567812345678");
+/// `openssl dgst -sm3 -verify` with `distid`.
+fn dgst_verify(d: &Path, distid: &str) -> String {
+    let distid = format!("distid:{distid}");
+    openssl(&["dgst", "-sm3", "-verify", "pub.pem", "-sigopt", &distid, "-signature", "sig.der", "canonical.json"], d)
+}
+
+/// `openssl pkeyutl -verify -rawin -digest sm3` with `distid`: the same
+/// check through the other CLI entry point.
+fn pkeyutl_verify(d: &Path, distid: &str) -> String {
+    let distid = format!("distid:{distid}");
+    openssl(
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            &distid,
+            "-in",
+            "canonical.json",
+            "-sigfile",
+            "sig.der",
+        ],
+        d,
+    )
+}
+
+#[test]
+fn produced_licence_verifies_with_the_openssl_cli_only_under_the_default_id() {
+    let env = Env::new();
+    let dir = licence_files(&env);
+    let d = dir.path();
+
+    let ok = dgst_verify(d, "1234567812345678");
     assert!(ok.contains("Verified OK"), "{ok}");
-    let empty = verify("");
+    let empty = dgst_verify(d, "");
     assert!(empty.contains("Verification failure"), "{empty}");
 
     // The signer certificate itself verifies under the bridge CA only with the ID.
@@ -74,4 +101,22 @@ fn produced_licence_verifies_with_the_openssl_cli_only_under_the_default_id() {
     assert!(with_id.contains("cert.pem: OK"), "{with_id}");
     let without = openssl(&["verify", "-CAfile", ca, "cert.pem"], d);
     assert!(!without.contains("cert.pem: OK") && without.contains("signature failure"), "{without}");
+}
+
+#[test]
+fn licence_signed_by_the_rustcrypto_backend_verifies_with_the_openssl_cli_only_under_the_default_id() {
+    let env = Env::with_signer_backend("rustcrypto");
+    assert_eq!(env.config.signer_backend, SignerBackend::RustCrypto);
+    let dir = licence_files(&env);
+    let d = dir.path();
+
+    let ok = dgst_verify(d, "1234567812345678");
+    assert!(ok.contains("Verified OK"), "{ok}");
+    let empty = dgst_verify(d, "");
+    assert!(empty.contains("Verification failure"), "{empty}");
+
+    let ok = pkeyutl_verify(d, "1234567812345678");
+    assert!(ok.contains("Signature Verified Successfully"), "{ok}");
+    let empty = pkeyutl_verify(d, "");
+    assert!(empty.contains("Signature Verification Failure"), "{empty}");
 }

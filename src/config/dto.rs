@@ -91,6 +91,9 @@ pub struct SignerDto {
     pub certificate: String,
     /// PKCS#8 PEM SM2 private key (env `HENGQIN_SIGNER_KEY` overrides).
     pub key: String,
+    /// `openssl` (default) or `rustcrypto`: which implementation signs.
+    #[serde(default)]
+    pub backend: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

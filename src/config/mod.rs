@@ -7,6 +7,7 @@ pub mod dto;
 pub use crate::file_error::FileError;
 use crate::licence::record::IssuingBody;
 use crate::model::{TrustDomainId, Uscc};
+use crate::signing::SignerBackend;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use time::Duration;
@@ -77,6 +78,7 @@ pub struct Config {
     pub mappings_dir: PathBuf,
     pub signer_certificate: PathBuf,
     pub signer_key: PathBuf,
+    pub signer_backend: SignerBackend,
     pub pseudonym_key: PathBuf,
     pub trust: Vec<TrustDomainConfig>,
     pub server: Option<ServerConfig>,
@@ -123,6 +125,16 @@ impl Config {
         if dto.issuer.name.trim().is_empty() || dto.issuer.name.chars().count() > 512 {
             errors.push(FileError::new(&*name, None, "issuer.name must be 1–512 characters"));
         }
+
+        let signer_backend = match &dto.signer.backend {
+            None => SignerBackend::default(),
+            Some(v) => SignerBackend::parse(v.get_ref()).unwrap_or_else(|| {
+                let names: Vec<&str> = SignerBackend::ALL.iter().map(|b| b.as_str()).collect();
+                let msg = format!("signer.backend {:?} is not one of {}", v.get_ref(), names.join(", "));
+                errors.push(err(v.span(), msg));
+                SignerBackend::default()
+            }),
+        };
 
         let mut trust = Vec::new();
         for (domain_name, d) in &dto.trust {
@@ -231,6 +243,7 @@ impl Config {
             mappings_dir: resolve(&dto.paths.mappings),
             signer_certificate: resolve(&dto.signer.certificate),
             signer_key: env(ENV_SIGNER_KEY).map_or_else(|| resolve(&dto.signer.key), PathBuf::from),
+            signer_backend,
             pseudonym_key: env(ENV_PSEUDONYM_KEY).map_or_else(|| resolve(&dto.pseudonym.key), PathBuf::from),
             trust,
             server,

@@ -30,6 +30,7 @@ require_revocation = true
 source = "https://lists.example/cn-gd.jws"
 signer_pins = ["1111111111111111111111111111111111111111111111111111111111111111"]
 refresh_seconds = 30
+https_roots = "cn-gd/publisher-roots.pem"
 "#;
 
 fn parse(text: &str) -> Result<Config, Vec<FileError>> {
@@ -107,6 +108,39 @@ fn server_and_store_sections() {
 }
 
 #[test]
+fn signer_backend_defaults_to_openssl_and_names_the_rustcrypto_crate() {
+    assert_eq!(parse(GOOD).unwrap().signer_backend, SignerBackend::OpenSsl);
+    let with = |value: &str| {
+        GOOD.replace(
+            "key = \"cn-gd/bridge-signer.key\"",
+            &format!("key = \"cn-gd/bridge-signer.key\"\nbackend = {value}"),
+        )
+    };
+    assert_eq!(parse(&with("\"openssl\"")).unwrap().signer_backend, SignerBackend::OpenSsl);
+    assert_eq!(parse(&with("\"rustcrypto\"")).unwrap().signer_backend, SignerBackend::RustCrypto);
+}
+
+#[test]
+fn unknown_signer_backend_reported_with_line_among_other_problems() {
+    let text = GOOD
+        .replace("key = \"cn-gd/bridge-signer.key\"", "key = \"cn-gd/bridge-signer.key\"\nbackend = \"efficient-sm2\"")
+        .replace("\"440400\"", "\"4404\"");
+    let errs = parse(&text).unwrap_err();
+    let rendered: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(errs.len(), 2, "{rendered:#?}");
+    assert!(
+        rendered.iter().any(|r| r
+            .starts_with("/etc/hq/bridge.toml:18: signer.backend \"efficient-sm2\" is not one of openssl, rustcrypto")),
+        "{rendered:#?}"
+    );
+    assert!(rendered.iter().any(|r| r.contains(":9: issuer.area_code")), "{rendered:#?}");
+
+    let typed = GOOD.replace("key = \"cn-gd/bridge-signer.key\"", "key = \"cn-gd/bridge-signer.key\"\nbackend = 2");
+    let errs = parse(&typed).unwrap_err();
+    assert_eq!(errs[0].line, Some(18), "{}", errs[0]);
+}
+
+#[test]
 fn both_domains_required() {
     let cut = GOOD.find("[trust.CN-GD]").unwrap();
     let errs = parse(&GOOD[..cut]).unwrap_err();
@@ -118,6 +152,19 @@ fn the_example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.toml");
     let c = Config::load(&path, |_| None).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(c.server.is_some() && c.store.is_some());
+    assert_eq!(c.signer_backend, SignerBackend::OpenSsl);
     assert_eq!(c.trust.len(), 2);
     assert!(c.policies_dir.ends_with("deploy/../policies"));
+}
+
+#[test]
+fn an_https_source_needs_its_roots() {
+    let text = GOOD.replace("https_roots = \"cn-gd/publisher-roots.pem\"\n", "");
+    let errors = parse(&text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("trust.CN-GD.https_roots"), "{errors:?}");
+    assert!(errors[0].line.is_some());
+    let cfg = parse(GOOD).unwrap();
+    let cn = cfg.trust.iter().find(|t| t.domain == TrustDomainId::CnGd).unwrap();
+    assert_eq!(cn.https_roots.as_deref(), Some(Path::new("/etc/hq/cn-gd/publisher-roots.pem")));
 }

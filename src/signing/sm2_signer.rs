@@ -1,15 +1,16 @@
 //! The bridge's licence signer on OpenSSL: one SM2 key and the certificate
 //! that names it, checked to belong together when the signer is built, so a
 //! record can never carry a certificate its signature does not match.
+//! The key's type is checked there too, once: not again per signature.
 
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
-use super::openssl_sm2;
+use super::openssl_sm2::{self, Sm2PrivateKey};
 use super::{SM2_DEFAULT_ID, Signer, SigningError};
 
 pub struct OpensslSm2Signer {
-    key: PKey<Private>,
+    key: Sm2PrivateKey,
     certificate_der: Vec<u8>,
     public_point: Vec<u8>,
 }
@@ -19,9 +20,9 @@ impl OpensslSm2Signer {
     /// be SM2 (an EC key on the SM2 curve is converted) and must match the
     /// certificate's public key.
     pub fn new(cert: X509, key: PKey<Private>) -> Result<Self, SigningError> {
-        let key = openssl_sm2::into_sm2_private(key)?;
+        let key = Sm2PrivateKey::new(key)?;
         let cert_key = openssl_sm2::public_key_of(&cert)?;
-        if !cert_key.public_eq(&key) {
+        if !cert_key.public_eq(key.as_pkey()) {
             return Err(SigningError::Key("private key does not match the certificate's public key".into()));
         }
         let public_point = openssl_sm2::public_point_uncompressed(&cert_key)?;
@@ -49,7 +50,7 @@ impl std::fmt::Debug for OpensslSm2Signer {
 
 impl Signer for OpensslSm2Signer {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, SigningError> {
-        openssl_sm2::sign(&self.key, SM2_DEFAULT_ID, msg)
+        self.key.sign(SM2_DEFAULT_ID, msg)
     }
 
     fn certificate_der(&self) -> &[u8] {

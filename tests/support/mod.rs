@@ -42,6 +42,20 @@ impl Env {
         Env { tmp, pki, config, snap, replay: MemoryReplayGuard::default(), now }
     }
 
+    /// An environment whose config selects the signer backend `name`
+    /// (`[signer] backend`), loaded through the config file like any other.
+    pub fn with_signer_backend(name: &str) -> Env {
+        let mut env = Env::new();
+        let path = env.pki.config_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("[signer]\n"), "{text}");
+        let text = text.replacen("[signer]\n", &format!("[signer]\nbackend = \"{name}\"\n"), 1);
+        std::fs::write(&path, text).unwrap();
+        env.config = Config::load(&path, |_| None).unwrap_or_else(|e| panic!("{e:?}"));
+        env.reload();
+        env
+    }
+
     /// Re-reads the config and every file it names (after a list change).
     pub fn reload(&mut self) {
         self.snap = self.try_reload().unwrap_or_else(|e| panic!("{e:?}"));

@@ -55,6 +55,7 @@ pub(crate) fn initial(policies: &Path, mappings: &Path, mo_pin: String, cn_pin: 
         signer: SignerDto {
             certificate: layout::CN_BRIDGE_SIGNER.to_owned(),
             key: layout::CN_BRIDGE_SIGNER_KEY.to_owned(),
+            backend: None,
         },
         pseudonym: PseudonymDto { key: layout::PSEUDONYM_KEY.to_owned() },
         trust,
@@ -111,7 +112,11 @@ pub(crate) fn render(c: &ConfigFile) -> String {
         writeln!(w, "defining_body_uscc = {}", s(c.issuer.defining_body_uscc.get_ref()))?;
         writeln!(w, "area_code = {}\n", s(c.issuer.area_code.get_ref()))?;
         writeln!(w, "[paths]\npolicies = {}\nmappings = {}\n", s(&c.paths.policies), s(&c.paths.mappings))?;
-        writeln!(w, "[signer]\ncertificate = {}\nkey = {}\n", s(&c.signer.certificate), s(&c.signer.key))?;
+        writeln!(w, "[signer]\ncertificate = {}\nkey = {}", s(&c.signer.certificate), s(&c.signer.key))?;
+        if let Some(b) = &c.signer.backend {
+            writeln!(w, "backend = {}", s(b.get_ref()))?;
+        }
+        writeln!(w)?;
         writeln!(w, "[pseudonym]\nkey = {}", s(&c.pseudonym.key))?;
         if let Some(sv) = &c.server {
             writeln!(w, "\n[server]\nlisten = {}", s(sv.listen.get_ref()))?;

@@ -4,6 +4,7 @@
 mod certificates;
 mod cli;
 mod encoding;
+mod rustcrypto;
 mod signer;
 mod sm2;
 
@@ -103,4 +104,11 @@ pub(super) fn cert_builder(
 /// A fresh SM2 key.
 pub(super) fn sm2_key() -> PKey<Private> {
     super::openssl_sm2::generate_key().unwrap()
+}
+
+/// A self-signed signer certificate for `key`, PEM.
+pub(super) fn self_signed_pem(key: &PKeyRef<Private>) -> Vec<u8> {
+    let cert = unsigned_cert("Bridge Signer", 9, key, None, false);
+    let cert = super::openssl_sm2::sign_certificate(cert, key, super::SM2_DEFAULT_ID).unwrap();
+    cert.to_pem().unwrap()
 }

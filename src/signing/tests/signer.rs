@@ -5,14 +5,9 @@ use std::fs;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 
-use super::super::openssl_sm2::{public_key_of, sign_certificate, verify};
+use super::super::openssl_sm2::{public_key_of, verify};
 use super::super::{OpensslSm2Signer, SM2_DEFAULT_ID, Signer};
-use super::{cert_builder, openssl, sm2_key, unsigned_cert};
-
-fn self_signed_pem(key: &PKey<openssl::pkey::Private>) -> Vec<u8> {
-    let cert = sign_certificate(unsigned_cert("Bridge Signer", 9, key, None, false), key, SM2_DEFAULT_ID).unwrap();
-    cert.to_pem().unwrap()
-}
+use super::{cert_builder, openssl, self_signed_pem, sm2_key};
 
 #[test]
 fn signer_signs_sm2_under_the_default_id_and_exposes_its_certificate() {
