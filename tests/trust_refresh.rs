@@ -15,7 +15,7 @@
 mod node;
 
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
-use hengqin_bridge::dev::pki::{ListSigner, SignerKind, TrustListEntry, TrustListSpec};
+use hengqin_bridge::dev::pki::{CrlChoice, ListSigner, SignerKind, TrustListEntry, TrustListSpec};
 use hengqin_bridge::model::TrustDomainId;
 use hengqin_bridge::service::pb::GetTrustStatusRequest;
 use node::{TestNode, request};
@@ -76,7 +76,12 @@ impl ListServer {
                         }
                     }
                     let serve = shared.lock().unwrap().clone();
+                    let wants_crl = String::from_utf8_lossy(&head).lines().next().is_some_and(|l| l.contains(".crl "));
                     let (status, body) = match serve {
+                        // CRLs sit next to the list file, under their own names.
+                        Serve::File(p) if wants_crl => {
+                            ("200 OK", std::fs::read(p.with_file_name("issuing-ca.crl")).unwrap())
+                        }
                         Serve::File(p) => ("200 OK", std::fs::read(p).unwrap()),
                         Serve::Bytes(b) => ("200 OK", b),
                         Serve::Down => ("503 Service Unavailable", b"down\n".to_vec()),
@@ -111,6 +116,16 @@ impl Drop for ListServer {
 
 /// Points the node's MO domain at the list server, refreshing every second.
 fn use_https(n: &TestNode, server: &ListServer, max_staleness: Option<u64>, require_revocation: bool) {
+    use_https_with(n, server, max_staleness, require_revocation, "");
+}
+
+fn use_https_with(
+    n: &TestNode,
+    server: &ListServer,
+    max_staleness: Option<u64>,
+    require_revocation: bool,
+    extra: &str,
+) {
     let path = n.pki.config_path();
     let text = std::fs::read_to_string(&path).unwrap();
     let (head, mo) = text.split_once("[trust.MO]").unwrap();
@@ -119,7 +134,7 @@ fn use_https(n: &TestNode, server: &ListServer, max_staleness: Option<u64>, requ
     let staleness = max_staleness.map_or(String::new(), |s| format!("max_staleness_seconds = {s}\n"));
     let section = format!(
         "[trust.MO]\nsource = \"https://{}/mo/trust-list.jws\"\nhttps_roots = \"server/ca.pem\"\n{pins}\n\
-         refresh_seconds = 1\n{staleness}require_revocation = {require_revocation}\n",
+         refresh_seconds = 1\n{staleness}require_revocation = {require_revocation}\n{extra}",
         server.addr
     );
     std::fs::write(&path, format!("{head}{section}{mo_rest}")).unwrap();
@@ -304,6 +319,33 @@ async fn rotation_drill_with_overlapping_pins_and_an_issuer_rollover() {
     eventually("the old signer's list is refused", async || mo_status(&n).await.last_error.contains("not pinned"))
         .await;
     assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Ok(()));
+    n.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crls_fetched_beside_the_list_count_like_carried_ones() {
+    let mut n = TestNode::new();
+    let server = ListServer::start(&n).await;
+    let crl_url = format!("crl_urls = [\"https://{}/mo/issuing-ca.crl\"]\n", server.addr);
+    use_https_with(&n, &server, None, true, &crl_url);
+    // The list carries no CRL: only the fetched one can vouch for the signer.
+    let bare =
+        |n: &TestNode| TrustListSpec { crl: CrlChoice::Omitted, ..n.pki.next_list_spec(TrustDomainId::Mo).unwrap() };
+    n.pki.write_trust_list(TrustDomainId::Mo, &bare(&n)).unwrap();
+    n.start().await;
+    assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Ok(()));
+    let start = mo_status(&n).await.sequence;
+
+    // The issuing CA revokes the signer; the next list still carries no CRL.
+    n.pki.revoke_assertion_signer().unwrap();
+    n.pki.write_trust_list(TrustDomainId::Mo, &bare(&n)).unwrap();
+    eventually("the new list is taken", async || mo_status(&n).await.sequence == start + 2).await;
+    assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Err("CERT_REVOKED".into()));
+
+    // The CRL source fails: the error shows; the CRL held keeps counting.
+    server.set(Serve::Bytes(b"not a crl".to_vec()));
+    eventually("the CRL failure is reported", async || mo_status(&n).await.last_error.contains("CRL https://")).await;
+    assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Err("CERT_REVOKED".into()));
     n.stop().await;
 }
 

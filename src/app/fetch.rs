@@ -1,8 +1,9 @@
-//! Fetching a trust list from its source: a file, or HTTPS — rustls (ring)
-//! trusting only the domain's configured roots, one HTTP/1.1 `GET`, a time
-//! limit on the whole exchange and a size limit on the body. What comes
-//! back is only bytes: whether it is a list to trust is decided by
-//! `trust::list::accept`.
+//! Fetching a trust list or a CRL from its source: a file, or HTTPS —
+//! rustls (ring) trusting only the domain's configured roots — or, for
+//! CRLs only (they carry their own signature), plain HTTP. One HTTP/1.1
+//! `GET`, a time limit on the whole exchange and a size limit on the body.
+//! What comes back is only bytes: whether it is a list to trust is decided
+//! by `trust::list::accept`, whether a CRL counts by its issuer's key.
 
 use crate::config::{ListSource, TrustDomainConfig};
 use crate::trust::list::MAX_LIST_BYTES;
@@ -30,21 +31,22 @@ pub enum FetchError {
     TooLarge,
 }
 
-/// A domain's source, ready to fetch from.
+/// A source, ready to fetch from.
 #[derive(Clone)]
 pub enum Fetcher {
     File(PathBuf),
     Https(Arc<HttpsSource>),
 }
 
-/// An `https://` source: where, and whom to trust for it.
+/// An `https://` (or, for CRLs, `http://`) source: where, and whom to
+/// trust for it.
 pub struct HttpsSource {
     url: String,
     uri: hyper::Uri,
     host: String,
     port: u16,
-    server_name: ServerName<'static>,
-    tls: tokio_rustls::TlsConnector,
+    /// `None` for plain HTTP.
+    tls: Option<(ServerName<'static>, tokio_rustls::TlsConnector)>,
 }
 
 impl Fetcher {
@@ -56,8 +58,23 @@ impl Fetcher {
                     .https_roots
                     .as_ref()
                     .ok_or_else(|| FetchError::Config(format!("{url}: no https_roots configured")))?;
-                Ok(Fetcher::Https(Arc::new(HttpsSource::new(url, roots)?)))
+                Ok(Fetcher::Https(Arc::new(HttpsSource::new(url, Some(roots))?)))
             }
+        }
+    }
+
+    /// A CRL source: `file:PATH` (already resolved to an absolute path by
+    /// the config), `http://…`, or `https://…` checked against `roots`.
+    pub fn for_crl(source: &str, roots: Option<&std::path::Path>) -> Result<Fetcher, FetchError> {
+        if let Some(path) = source.strip_prefix("file:") {
+            Ok(Fetcher::File(PathBuf::from(path)))
+        } else if source.starts_with("http://") {
+            Ok(Fetcher::Https(Arc::new(HttpsSource::new(source, None)?)))
+        } else if source.starts_with("https://") {
+            let roots = roots.ok_or_else(|| FetchError::Config(format!("{source}: no https_roots configured")))?;
+            Ok(Fetcher::Https(Arc::new(HttpsSource::new(source, Some(roots))?)))
+        } else {
+            Err(FetchError::Config(format!("{source}: not a file:, http:// or https:// source")))
         }
     }
 
@@ -81,37 +98,39 @@ impl Fetcher {
 }
 
 impl HttpsSource {
-    fn new(url: &str, roots_file: &std::path::Path) -> Result<HttpsSource, FetchError> {
+    fn new(url: &str, roots_file: Option<&std::path::Path>) -> Result<HttpsSource, FetchError> {
         let bad = |m: String| FetchError::Config(format!("{url}: {m}"));
         let uri: hyper::Uri = url.parse().map_err(|e| bad(format!("not a URL: {e}")))?;
-        if uri.scheme_str() != Some("https") {
-            return Err(bad("not an https:// URL".into()));
-        }
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("https") => ("https", 443),
+            Some("http") => ("http", 80),
+            _ => return Err(bad("not an http(s) URL".into())),
+        };
         let host = uri.host().ok_or_else(|| bad("no host".into()))?.to_owned();
-        let port = uri.port_u16().unwrap_or(443);
+        let port = uri.port_u16().unwrap_or(default_port);
         let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let server_name = ServerName::try_from(bare_host.clone()).map_err(|e| bad(format!("host: {e}")))?;
-        let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(roots_file)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| bad(format!("https_roots {}: {e}", roots_file.display())))?;
-        let (added, _) = roots.add_parsable_certificates(certs);
-        if added == 0 {
-            return Err(bad(format!("https_roots {}: no usable CA certificate", roots_file.display())));
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(crate::service::tls_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(HttpsSource {
-            url: url.to_owned(),
-            uri,
-            host: bare_host,
-            port,
-            server_name,
-            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
-        })
+        let tls = match (scheme, roots_file) {
+            ("https", Some(roots_file)) => {
+                let server_name = ServerName::try_from(bare_host.clone()).map_err(|e| bad(format!("host: {e}")))?;
+                let mut roots = rustls::RootCertStore::empty();
+                let certs = CertificateDer::pem_file_iter(roots_file)
+                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| bad(format!("https_roots {}: {e}", roots_file.display())))?;
+                let (added, _) = roots.add_parsable_certificates(certs);
+                if added == 0 {
+                    return Err(bad(format!("https_roots {}: no usable CA certificate", roots_file.display())));
+                }
+                let config = rustls::ClientConfig::builder_with_provider(crate::service::tls_provider())
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| bad(e.to_string()))?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                Some((server_name, tokio_rustls::TlsConnector::from(Arc::new(config))))
+            }
+            ("https", None) => return Err(bad("no https_roots configured".into())),
+            _ => None,
+        };
+        Ok(HttpsSource { url: url.to_owned(), uri, host: bare_host, port, tls })
     }
 
     fn error(&self, message: impl Into<String>) -> FetchError {
@@ -122,8 +141,20 @@ impl HttpsSource {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| self.error(format!("connect: {e}")))?;
-        let tls = self.tls.connect(self.server_name.clone(), tcp).await.map_err(|e| self.error(format!("TLS: {e}")))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        match &self.tls {
+            Some((name, connector)) => {
+                let tls = connector.connect(name.clone(), tcp).await.map_err(|e| self.error(format!("TLS: {e}")))?;
+                self.exchange(tls).await
+            }
+            None => self.exchange(tcp).await,
+        }
+    }
+
+    async fn exchange<S>(&self, io: S) -> Result<Vec<u8>, FetchError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
             .await
             .map_err(|e| self.error(format!("HTTP: {e}")))?;
         let driver = tokio::spawn(conn);
@@ -131,7 +162,6 @@ impl HttpsSource {
         let authority = self.uri.authority().map_or(self.host.as_str(), |a| a.as_str());
         let request = hyper::Request::get(path)
             .header(hyper::header::HOST, authority)
-            .header(hyper::header::ACCEPT, "application/jose, application/trust-list+jwt, */*")
             .body(Empty::<Bytes>::new())
             .map_err(|e| self.error(e.to_string()))?;
         let result = async {

@@ -13,6 +13,15 @@
 //!   with its staleness counted from when it was last confirmed by the
 //!   source. Anti-rollback holds across restarts: the cached list is the
 //!   floor for what the source may send.
+//! - **Fetched CRLs.** Where configured, CRLs are fetched beside the list
+//!   (from `crl_urls`, and from the distribution points of the list's
+//!   entry certificates), cached in sled, and added to the CRLs the list
+//!   carries; each counts only if its issuer's key verifies it and it is
+//!   within its `thisUpdate`–`nextUpdate`, and any CRL listing a
+//!   certificate revokes it. Distribution points of the *leaf*
+//!   certificates in assertions are never followed: those URLs come from
+//!   the caller, and fetching them would let any caller make the bridge
+//!   connect where it likes. At most [`MAX_CRL_SOURCES`] per domain.
 //! - **Staleness.** A domain is usable until the list's `expires` or
 //!   `max_staleness` after the source last confirmed it, whichever comes
 //!   first; then it fails closed (`TRUST_STALE`, not ready). With nothing
@@ -22,10 +31,14 @@ use super::fetch::{FetchError, Fetcher};
 use crate::config::{Config, TrustDomainConfig};
 use crate::model::TrustDomainId;
 use crate::store::AnchorCache;
-use crate::trust::list::{self, TrustList};
+use crate::trust::list::{self, Crl, TrustList};
 use crate::trust::{Anchors, DomainTrust};
+use openssl::x509::X509Crl;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
+
+/// Most CRL sources fetched per domain.
+pub const MAX_CRL_SOURCES: usize = 16;
 
 /// Never fetch more often than this, whatever `next_update` says.
 pub const REFRESH_FLOOR: Duration = Duration::seconds(1);
@@ -45,6 +58,9 @@ struct Domain {
     last_error: Option<String>,
     failures: u32,
     next_fetch: OffsetDateTime,
+    /// CRLs fetched beside the list, by source.
+    fetched_crls: std::collections::BTreeMap<String, Crl>,
+    crl_errors: Vec<String>,
 }
 
 /// What one domain looks like to operators.
@@ -89,6 +105,61 @@ impl Domain {
         Ok(changed)
     }
 
+    /// Where this domain's extra CRLs come from now.
+    fn crl_sources(&self) -> Vec<String> {
+        let mut sources = self.config.crl_urls.clone();
+        if self.config.crl_distribution_points {
+            for entry in self.held.iter().flat_map(|h| &h.list.entries) {
+                for point in entry.certificate.crl_distribution_points().iter().flat_map(|s| s.iter()) {
+                    let names = point.distpoint().and_then(|d| d.fullname());
+                    for uri in names.iter().flat_map(|n| n.iter()).filter_map(|g| g.uri()) {
+                        if (uri.starts_with("http://") || uri.starts_with("https://"))
+                            && !sources.iter().any(|s| s == uri)
+                        {
+                            sources.push(uri.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        sources.truncate(MAX_CRL_SOURCES);
+        sources
+    }
+
+    /// Fetches every extra CRL; a failed fetch keeps the one held (its own
+    /// `nextUpdate` decides how long it counts).
+    async fn fetch_crls(&mut self, cache: &AnchorCache) {
+        self.crl_errors.clear();
+        let domain = self.config.domain;
+        for source in self.crl_sources() {
+            let got = async {
+                let fetcher =
+                    Fetcher::for_crl(&source, self.config.https_roots.as_deref()).map_err(|e| e.to_string())?;
+                let bytes = fetcher.fetch().await.map_err(|e| e.to_string())?;
+                let crl = parse_crl(&bytes)?;
+                let _ = cache.save_crl(domain, &source, &bytes);
+                Ok::<_, String>(crl)
+            }
+            .await;
+            match got {
+                Ok(crl) => {
+                    self.fetched_crls.insert(source, crl);
+                }
+                Err(e) => self.crl_errors.push(format!("CRL {source}: {e}")),
+            }
+        }
+    }
+
+    fn load_cached_crls(&mut self, cache: &AnchorCache) {
+        for source in self.crl_sources() {
+            if let Some(crl) =
+                cache.load_crl(self.config.domain, &source).ok().flatten().and_then(|b| parse_crl(&b).ok())
+            {
+                self.fetched_crls.insert(source, crl);
+            }
+        }
+    }
+
     fn schedule_after(&mut self, outcome: &Result<bool, String>, now: OffsetDateTime) {
         match outcome {
             Ok(_) => {
@@ -117,6 +188,14 @@ impl Domain {
     }
 }
 
+/// A CRL as DER or PEM.
+fn parse_crl(bytes: &[u8]) -> Result<Crl, String> {
+    X509Crl::from_der(bytes)
+        .or_else(|_| X509Crl::from_pem(bytes))
+        .map(|c| Crl(std::sync::Arc::new(c)))
+        .map_err(|_| "not a CRL".to_owned())
+}
+
 /// 50–100 % of `d`.
 fn jitter(d: Duration) -> Duration {
     let mut b = [0u8; 2];
@@ -139,12 +218,16 @@ impl TrustLists {
                 last_error: None,
                 failures: 0,
                 next_fetch: now,
+                fetched_crls: Default::default(),
+                crl_errors: Vec::new(),
             })
             .collect();
         for d in &mut domains {
             // The cached list is the anti-rollback floor for the source.
             let cached = d.load_cached(&cache);
             let outcome = d.fetch(&cache, now).await;
+            d.load_cached_crls(&cache);
+            d.fetch_crls(&cache).await;
             d.schedule_after(&outcome, now);
             if let (Err(e), Err(c)) = (&outcome, &cached) {
                 d.last_error = Some(format!("{e}; {c}"));
@@ -160,6 +243,7 @@ impl TrustLists {
         for d in &mut self.domains {
             if force || d.next_fetch <= now {
                 let outcome = d.fetch(&self.cache, now).await;
+                d.fetch_crls(&self.cache).await;
                 changed |= matches!(outcome, Ok(true));
                 d.schedule_after(&outcome, now);
             }
@@ -171,7 +255,10 @@ impl TrustLists {
     pub fn anchors(&self) -> Anchors {
         Anchors::new(self.domains.iter().filter_map(|d| {
             d.held.as_ref().map(|h| DomainTrust {
-                list: h.list.clone(),
+                list: TrustList {
+                    crls: h.list.crls.iter().chain(d.fetched_crls.values()).cloned().collect(),
+                    ..h.list.clone()
+                },
                 require_revocation: d.config.require_revocation,
                 stale_at: d.stale_at(h),
             })
@@ -199,7 +286,11 @@ impl TrustLists {
             .iter()
             .map(|d| DomainReport {
                 domain: d.config.domain,
-                last_error: d.last_error.clone(),
+                last_error: match (&d.last_error, d.crl_errors.is_empty()) {
+                    (e, true) => e.clone(),
+                    (None, false) => Some(d.crl_errors.join("; ")),
+                    (Some(e), false) => Some(format!("{e}; {}", d.crl_errors.join("; "))),
+                },
                 next_fetch: d.next_fetch,
                 confirmed_at: d.held.as_ref().map(|h| h.confirmed_at),
             })

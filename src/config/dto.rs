@@ -123,4 +123,12 @@ pub struct TrustDomainDto {
     /// chain to (required for an `https://` source).
     #[serde(default)]
     pub https_roots: Option<Spanned<String>>,
+    /// CRLs fetched beside the list (`file:`, `http://`, `https://`), each
+    /// cached with its `nextUpdate`; they add to the CRLs the list carries.
+    #[serde(default)]
+    pub crl_urls: Option<Spanned<Vec<String>>>,
+    /// Also fetch the CRLs named in the distribution-point extension of the
+    /// list's entry certificates (default false).
+    #[serde(default)]
+    pub crl_distribution_points: bool,
 }

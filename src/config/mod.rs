@@ -37,6 +37,10 @@ pub struct TrustDomainConfig {
     pub require_revocation: bool,
     /// Roots for an `https://` source's server certificate.
     pub https_roots: Option<PathBuf>,
+    /// Extra CRL sources: `file:ABSOLUTE-PATH`, `http://…` or `https://…`.
+    pub crl_urls: Vec<String>,
+    /// Fetch the CRLs named by the entry certificates' distribution points.
+    pub crl_distribution_points: bool,
 }
 
 /// Environment variable that overrides the TLS server key path.
@@ -177,10 +181,26 @@ impl Config {
                     format!("trust.{domain_name}.https_roots must name the CA certificates of an https:// source"),
                 ));
             }
+            let mut crl_urls = Vec::new();
+            for u in d.crl_urls.as_ref().map(|u| u.get_ref().as_slice()).unwrap_or_default() {
+                if let Some(p) = u.strip_prefix("file:") {
+                    crl_urls.push(format!("file:{}", resolve(p).display()));
+                } else if u.starts_with("http://") || u.starts_with("https://") {
+                    crl_urls.push(u.clone());
+                } else {
+                    let span = d.crl_urls.as_ref().map_or(0..0, |u| u.span());
+                    errors.push(err(
+                        span,
+                        format!("trust.{domain_name}.crl_urls: {u:?} is not file:, http:// or https://"),
+                    ));
+                }
+            }
             trust.push(TrustDomainConfig {
                 domain,
                 source,
                 https_roots,
+                crl_urls,
+                crl_distribution_points: d.crl_distribution_points,
                 pins: pins.clone(),
                 refresh: d.refresh_seconds.map_or(DEFAULT_REFRESH, |s| Duration::seconds(s.clamp(1, 86_400) as i64)),
                 max_staleness: d.max_staleness_seconds.map(|s| Duration::seconds(s.min(i64::MAX as u64) as i64)),

@@ -7,6 +7,10 @@ use super::{Store, StoreError};
 use crate::model::TrustDomainId;
 use time::OffsetDateTime;
 
+fn crl_key(domain: TrustDomainId, url: &str) -> String {
+    format!("{}@crl@{url}", domain.as_str())
+}
+
 fn confirmed_key(domain: TrustDomainId) -> String {
     format!("{}@confirmed", domain.as_str())
 }
@@ -49,6 +53,17 @@ impl AnchorCache {
         self.store.anchors_tree().remove(domain.as_str())?;
         self.store.anchors_tree().remove(confirmed_key(domain))?;
         self.store.flush()
+    }
+
+    /// Keeps the CRL last fetched from `url` for the domain.
+    pub fn save_crl(&self, domain: TrustDomainId, url: &str, der: &[u8]) -> Result<(), StoreError> {
+        self.store.anchors_tree().insert(crl_key(domain, url), der)?;
+        Ok(())
+    }
+
+    /// The CRL last fetched from `url` for the domain.
+    pub fn load_crl(&self, domain: TrustDomainId, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.store.anchors_tree().get(crl_key(domain, url))?.map(|v| v.to_vec()))
     }
 
     /// The domain's last saved list.

@@ -81,6 +81,8 @@ fn domain(list: &str, pin: String, require_revocation: bool) -> TrustDomainDto {
         max_staleness_seconds: None,
         require_revocation,
         https_roots: None,
+        crl_urls: None,
+        crl_distribution_points: false,
     }
 }
 
