@@ -168,22 +168,7 @@ impl Fixture {
 
     /// What `pipeline::process` hands to `licence::issue`.
     fn issue_input<'a>(&'a self, permitted: &'a Permitted) -> IssueInput<'a> {
-        let mapping = self.snap.mappings.get(permitted.mapping_id()).expect("mapping loaded");
-        IssueInput {
-            mapped: mapping::map(permitted, mapping).expect("mapping renders"),
-            format: permitted.format(),
-            purpose: permitted.purpose().as_str(),
-            copy_cause: permitted.purpose_description(),
-            validity: permitted.record_validity(),
-            released: permitted.released_claims(),
-            source_issuer: permitted.source_issuer(),
-            source_sha256: permitted.source_sha256(),
-            policy_digest: self.snap.policies.digest(),
-            gateway_id: &self.snap.gateway_id,
-            codes: hengqin_bridge::licence::SinkCodes::for_format(permitted.format(), |id| {
-                self.snap.mappings.table(id)
-            }),
-        }
+        pipeline::issue_input(permitted, &self.snap).expect("mapping renders")
     }
 
     fn licence(&self, case: &Case) -> SignedLicence {

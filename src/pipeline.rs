@@ -9,7 +9,7 @@
 use crate::intake;
 use crate::licence::{self, IssueInput, SignedLicence, SinkCodes};
 use crate::model::{OutputFormat, PartnerId, PurposeId, Reason, Rejection};
-use crate::policy::{self, Request};
+use crate::policy::{self, Permitted, Request};
 use crate::snapshot::Snapshot;
 use crate::trust::{self, Expectations, ReplayGuard};
 use time::OffsetDateTime;
@@ -117,13 +117,25 @@ pub fn process_traced(
     let request = Request { partner: partner_id, purpose, format };
     let permitted = policy::permit(verified, &snap.policies, &request, &snap.pseudonym_key, now)?;
 
-    let internal = |what: &str, e: &dyn std::fmt::Display| Rejection::new(Reason::Internal, format!("{what}: {e}"));
+    let input = issue_input(&permitted, snap)?;
+    licence::issue(input, &snap.issuer, snap.signer.as_ref(), now).map_err(|e| internal("licence", &e))
+}
+
+fn internal(what: &str, e: &dyn std::fmt::Display) -> Rejection {
+    Rejection::new(Reason::Internal, format!("{what}: {e}"))
+}
+
+/// What the licence is issued from: the permitted attributes mapped by the
+/// purpose's mapping, with the provenance the snapshot adds. The one place
+/// this is assembled (the benchmarks time it through here too).
+pub fn issue_input<'a>(permitted: &'a Permitted, snap: &'a Snapshot) -> Result<IssueInput<'a>, Rejection> {
+    let format = permitted.format();
     let mapping = snap
         .mappings
         .get(permitted.mapping_id())
         .ok_or_else(|| internal("mapping", &"the purpose's mapping is not loaded"))?;
-    let mapped = crate::mapping::map(&permitted, mapping).map_err(|e| internal("mapping", &e))?;
-    let input = IssueInput {
+    let mapped = crate::mapping::map(permitted, mapping).map_err(|e| internal("mapping", &e))?;
+    Ok(IssueInput {
         mapped,
         format,
         purpose: permitted.purpose().as_str(),
@@ -135,6 +147,5 @@ pub fn process_traced(
         policy_digest: snap.policies.digest(),
         gateway_id: &snap.gateway_id,
         codes: SinkCodes::for_format(format, |id| snap.mappings.table(id)),
-    };
-    licence::issue(input, &snap.issuer, snap.signer.as_ref(), now).map_err(|e| internal("licence", &e))
+    })
 }
