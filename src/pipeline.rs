@@ -11,7 +11,7 @@ use crate::licence::{self, IssueInput, SignedLicence, SinkCodes};
 use crate::model::{OutputFormat, PartnerId, PurposeId, Reason, Rejection};
 use crate::policy::{self, Permitted, Request};
 use crate::snapshot::Snapshot;
-use crate::trust::{self, Expectations, ReplayGuard};
+use crate::trust::{self, Expectations, ReplayGuard, Role};
 use time::OffsetDateTime;
 
 /// A translation request as the edge (or the offline CLI) received it.
@@ -96,7 +96,8 @@ pub fn process_traced(
     let partner = snap.policies.partner(&partner_id).ok_or_else(|| Rejection::new(Reason::UnknownPartner, ""))?;
     trace.jurisdiction = Some(partner.jurisdiction.to_string());
 
-    let presented = intake::parse(req.assertion).map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
+    let known = snap.anchors.decoded(Role::EidAssertionIssuer);
+    let presented = intake::parse_with(req.assertion, &known).map_err(|e| Rejection::new(e.reason(), e.to_string()))?;
     trace.source_sha256 = Some(presented.source_sha256.clone());
 
     let rules = snap.policies.source_rules();

@@ -6,6 +6,7 @@ mod support;
 
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::dev::pki::{ListSigner, SignerKind, TrustListSpec};
+use hengqin_bridge::intake::{DecodedChains, LeafKey};
 use hengqin_bridge::model::{Reason, TrustDomainId};
 use hengqin_bridge::trust::{ListError, Role, TrustError, list};
 use support::Env;
@@ -139,4 +140,39 @@ fn a_new_list_starts_with_an_empty_cache_and_sees_revocations() {
     assert_eq!(env.snap.anchors.cached_chains(), 0);
     let jws = env.mint(&MintOptions::new(Flow::HealthVoucher, env.now));
     assert_eq!(env.refuse(&env.request(&jws)), Reason::CertRevoked);
+}
+
+#[test]
+fn intake_skips_decoding_only_for_chains_the_cache_validated() {
+    let env = Env::new();
+    let signer = env.pki.signer(SignerKind::Default).unwrap();
+    let x5c: Vec<Vec<u8>> = signer.chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let anchors = &env.snap.anchors;
+    let known = anchors.decoded(Role::EidAssertionIssuer);
+    assert_eq!(known.leaf_key(&x5c), None);
+    anchors.validate_chain(MO, Role::EidAssertionIssuer, &x5c, env.now).unwrap();
+    assert_eq!(known.leaf_key(&x5c), Some(LeafKey::P256));
+    // Another role, another chain, or the same certificates followed by
+    // anything: not known.
+    assert_eq!(anchors.decoded(Role::BridgeSignerCa).leaf_key(&x5c), None);
+    assert_eq!(known.leaf_key(&x5c[..1]), None);
+    let mut trailing = x5c.clone();
+    trailing[0].extend_from_slice(&[0, 0]);
+    assert_eq!(known.leaf_key(&trailing), None);
+    // Trust decodes with intake's rule, so such bytes never enter the cache.
+    let refused = anchors.validate_chain(MO, Role::EidAssertionIssuer, &trailing, env.now).unwrap_err();
+    assert_eq!(refused.reason(), Reason::UntrustedChain);
+    assert_eq!(known.leaf_key(&trailing), None);
+}
+
+#[test]
+fn a_cached_chain_gets_the_same_refusals_as_a_fresh_one() {
+    let env = Env::new();
+    let good = env.mint(&MintOptions::new(Flow::HealthVoucher, env.now));
+    let wrong_alg = env.mint(&MintOptions { alg: Some("RS256"), ..MintOptions::new(Flow::HealthVoucher, env.now) });
+    assert_eq!(env.refuse(&env.request(&wrong_alg)), Reason::UnsupportedAlgorithm);
+    env.process(&env.request(&good)).expect("licence");
+    assert_eq!(env.snap.anchors.cached_chains(), 1);
+    assert_eq!(env.refuse(&env.request(&wrong_alg)), Reason::UnsupportedAlgorithm);
+    assert_eq!(env.refuse(&env.request(&good)), Reason::Replayed);
 }

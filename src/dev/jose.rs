@@ -56,7 +56,13 @@ impl SigAlg {
 
     /// Whether `key` can make this algorithm's signatures.
     pub fn fits(self, key: &PKeyRef<Private>) -> bool {
-        SigAlg::default_for(key).is_ok_and(|own| own == self || (own == SigAlg::Ps256 && self == SigAlg::Rs256))
+        SigAlg::default_for(key).is_ok_and(|own| self.made_by(own))
+    }
+
+    /// Whether a key whose own algorithm is `own` can make this one's
+    /// signatures (an RSA key makes PS256 and RS256).
+    pub fn made_by(self, own: SigAlg) -> bool {
+        own == self || (own == SigAlg::Ps256 && self == SigAlg::Rs256)
     }
 }
 
@@ -80,16 +86,33 @@ pub(crate) fn x5c(chain: &[&X509Ref]) -> Result<Value, PkiError> {
 
 /// Signs `header.payload` with `alg` and returns the compact serialization.
 pub(crate) fn compact(header: &Value, payload: &[u8], alg: SigAlg, key: &PKeyRef<Private>) -> Result<String, PkiError> {
+    check_fits(alg, key)?;
+    compact_fitting(header, payload, alg, key)
+}
+
+/// [`compact`] with a key already known to fit `alg` (checking costs an
+/// encoding of the public key, more than an ES256 signature).
+pub(crate) fn compact_fitting(
+    header: &Value,
+    payload: &[u8],
+    alg: SigAlg,
+    key: &PKeyRef<Private>,
+) -> Result<String, PkiError> {
     let input = format!("{}.{}", b64url(&serde_json::to_vec(header)?), b64url(payload));
     let sig = sign(alg, key, input.as_bytes())?;
     Ok(format!("{input}.{}", b64url(&sig)))
 }
 
-/// A JWS signature over `input`.
-pub(crate) fn sign(alg: SigAlg, key: &PKeyRef<Private>, input: &[u8]) -> Result<Vec<u8>, PkiError> {
-    if !alg.fits(key) {
-        return Err(PkiError::Invalid(format!("a {:?} key cannot sign {}", key.id(), alg.name())));
+fn check_fits(alg: SigAlg, key: &PKeyRef<Private>) -> Result<(), PkiError> {
+    if alg.fits(key) {
+        Ok(())
+    } else {
+        Err(PkiError::Invalid(format!("a {:?} key cannot sign {}", key.id(), alg.name())))
     }
+}
+
+/// A JWS signature over `input` by a key that fits `alg`.
+fn sign(alg: SigAlg, key: &PKeyRef<Private>, input: &[u8]) -> Result<Vec<u8>, PkiError> {
     match alg {
         SigAlg::Es256 => {
             let mut s = Signer::new(MessageDigest::sha256(), key)?;

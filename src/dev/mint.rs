@@ -5,6 +5,7 @@
 use super::jose::{self, SigAlg};
 use super::pki::{DSI_ISSUER, Pki, PkiError, SignerKind};
 use crate::model::{Loa, gb11643_check};
+use openssl::pkey::{PKey, Private};
 use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -167,35 +168,63 @@ pub fn sample_claims(gateway_id: &str, opts: &MintOptions) -> Result<Value, PkiE
 /// Mints a compact JWS: sample claims for the flow, overrides applied,
 /// `x5c` = the signer's chain, signed by the signer's key.
 pub fn mint_assertion(pki: &Pki, opts: &MintOptions) -> Result<String, PkiError> {
-    if opts.signer == SignerKind::Revoked && !pki.is_revoked(SignerKind::Revoked)? {
-        return Err(PkiError::Invalid(
-            "the revoked signer is not on the crl yet: call Pki::revoke_signer(SignerKind::Revoked) first".to_owned(),
-        ));
-    }
-    let mut claims = sample_claims(pki.gateway_id(), opts)?;
-    for (path, value) in &opts.sets {
-        set_path(&mut claims, path, value.clone())?;
-    }
-    for path in &opts.removals {
-        remove_path(&mut claims, path);
+    Minter::new(pki, opts.signer)?.mint(opts)
+}
+
+/// Mints many assertions with one signer. [`mint_assertion`] reads the
+/// signer's key and chain from the PKI directory on every call; a minter
+/// reads them once, so minting costs little more than the signature (what
+/// the load harness needs to pre-mint thousands).
+#[derive(Debug)]
+pub struct Minter {
+    gateway_id: String,
+    key: PKey<Private>,
+    key_alg: SigAlg,
+    x5c: Value,
+}
+
+impl Minter {
+    pub fn new(pki: &Pki, signer: SignerKind) -> Result<Minter, PkiError> {
+        if signer == SignerKind::Revoked && !pki.is_revoked(SignerKind::Revoked)? {
+            return Err(PkiError::Invalid(
+                "the revoked signer is not on the crl yet: call Pki::revoke_signer(SignerKind::Revoked) first"
+                    .to_owned(),
+            ));
+        }
+        let material = pki.signer(signer)?;
+        let chain: Vec<_> = material.chain.iter().map(|c| c.as_ref()).collect();
+        Ok(Minter {
+            gateway_id: pki.gateway_id().to_owned(),
+            key_alg: SigAlg::default_for(&material.key)?,
+            x5c: jose::x5c(&chain)?,
+            key: material.key,
+        })
     }
 
-    let signer = pki.signer(opts.signer)?;
-    let key_alg = SigAlg::default_for(&signer.key)?;
-    let sig_alg = opts.alg.and_then(SigAlg::parse).filter(|a| a.fits(&signer.key)).unwrap_or(key_alg);
-    let chain: Vec<_> = signer.chain.iter().map(|c| c.as_ref()).collect();
-    let mut header = json!({
-        "alg": opts.alg.unwrap_or(sig_alg.name()),
-        "typ": "mo-eid+jwt",
-        "x5c": jose::x5c(&chain)?,
-    });
-    for (path, value) in &opts.header_sets {
-        set_path(&mut header, path, value.clone())?;
+    /// Mints as [`mint_assertion`] does, with this minter's signer
+    /// (`opts.signer` is not looked at).
+    pub fn mint(&self, opts: &MintOptions) -> Result<String, PkiError> {
+        let mut claims = sample_claims(&self.gateway_id, opts)?;
+        for (path, value) in &opts.sets {
+            set_path(&mut claims, path, value.clone())?;
+        }
+        for path in &opts.removals {
+            remove_path(&mut claims, path);
+        }
+        let sig_alg = opts.alg.and_then(SigAlg::parse).filter(|a| a.made_by(self.key_alg)).unwrap_or(self.key_alg);
+        let mut header = json!({
+            "alg": opts.alg.unwrap_or(sig_alg.name()),
+            "typ": "mo-eid+jwt",
+            "x5c": self.x5c.clone(),
+        });
+        for (path, value) in &opts.header_sets {
+            set_path(&mut header, path, value.clone())?;
+        }
+        for path in &opts.header_removals {
+            remove_path(&mut header, path);
+        }
+        jose::compact_fitting(&header, &serde_json::to_vec(&claims)?, sig_alg, &self.key)
     }
-    for path in &opts.header_removals {
-        remove_path(&mut header, path);
-    }
-    jose::compact(&header, &serde_json::to_vec(&claims)?, sig_alg, &signer.key)
 }
 
 /// Sets the member at a dotted path, creating objects on the way; a

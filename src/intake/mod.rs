@@ -6,6 +6,10 @@
 //! `crit`, `x5c` shape and the leaf's key type against `alg`). Claim syntax
 //! is checked later, after the signature, by [`parse_claims`].
 //!
+//! Decoding the `x5c` certificates costs more than the rest of intake
+//! together; [`parse_with`] skips it for a chain the trust anchors have
+//! already decoded and validated ([`DecodedChains`]).
+//!
 //! | file | what it checks |
 //! |---|---|
 //! | `framing.rs` | three segments, base64url, UTF-8, strict JSON objects |
@@ -28,7 +32,9 @@ pub use claim_syntax::{
     MAX_PURPOSE_CHARS, MAX_TELEGRAPH_CODES, SCHEME_YEARS,
 };
 pub use claims::*;
-pub use header::{ES256_SIGNATURE_BYTES, MAX_KID_CHARS, MIN_RSA_BITS};
+pub use header::{
+    DecodedChains, ES256_SIGNATURE_BYTES, LeafKey, MAX_KID_CHARS, MIN_RSA_BITS, NoDecodedChains, decode_certificate,
+};
 
 use crate::model::Reason;
 
@@ -57,7 +63,8 @@ pub enum Alg {
 pub struct Header {
     pub alg: Alg,
     pub kid: Option<String>,
-    /// DER certificates, leaf first, 1..=MAX_X5C entries, each parseable.
+    /// DER certificates, leaf first, 1..=MAX_X5C entries, each exactly one
+    /// certificate ([`decode_certificate`]).
     pub x5c: Vec<Vec<u8>>,
 }
 
@@ -97,13 +104,22 @@ impl IntakeError {
 }
 
 /// Parses a compact JWS (surrounding ASCII whitespace is not accepted; the
-/// CLI trims a trailing newline before calling).
+/// CLI trims a trailing newline before calling). Every `x5c` certificate
+/// is decoded; see [`parse_with`].
 pub fn parse(compact: &[u8]) -> Result<Presented, IntakeError> {
+    parse_with(compact, &NoDecodedChains)
+}
+
+/// [`parse`], taking the certificates of a chain that `known` decoded
+/// before as they are (the request path passes the validated-chain cache).
+/// The outcome is the same as [`parse`]'s for every input: only chains
+/// that passed the same checks are known.
+pub fn parse_with(compact: &[u8], known: &dyn DecodedChains) -> Result<Presented, IntakeError> {
     if compact.len() > MAX_ASSERTION_BYTES {
         return Err(IntakeError::TooLarge);
     }
     let segments = framing::split(compact)?;
-    let header = header::check(&segments.header)?;
+    let header = header::check(&segments.header, known)?;
     header::check_signature_length(header.alg, &segments.signature)?;
     Ok(Presented {
         header,

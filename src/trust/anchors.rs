@@ -9,9 +9,14 @@
 //! the whole `x5c` until the earliest of any chain certificate's
 //! `notAfter`, the anchor entry's `not_after` and the used CRLs'
 //! `nextUpdate`; a new list means a new `Anchors`, hence an empty cache.
+//!
+//! The same cache tells intake which chains it need not decode again
+//! ([`Anchors::decoded`]): a cached chain's certificates were decoded by
+//! [`decode_certificate`], intake's own rule, when it was validated.
 
 use super::TrustError;
 use super::list::{Role, TrustEntry, TrustList};
+use crate::intake::{DecodedChains, LeafKey, decode_certificate};
 use crate::model::TrustDomainId;
 use crate::signing::{SM2_DEFAULT_ID, openssl_sm2};
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
@@ -47,6 +52,8 @@ pub struct ValidChain {
     pub entry_id: String,
     pub issuers: Vec<String>,
     pub leaf_key: PKey<Public>,
+    /// The leaf key's type, for intake's check against `alg`.
+    pub leaf_type: LeafKey,
     valid_from: OffsetDateTime,
     valid_until: OffsetDateTime,
 }
@@ -107,9 +114,31 @@ impl Anchors {
         cache.get(key).filter(|c| c.valid_from <= now && now < c.valid_until).cloned()
     }
 
+    /// The chains of `role` in the validated-chain cache, as intake asks
+    /// about them. Validity in time does not matter to that question: the
+    /// certificates decoded once, and decode the same at any time.
+    pub fn decoded(&self, role: Role) -> CachedChains<'_> {
+        CachedChains { anchors: self, role }
+    }
+
     /// Number of chains currently cached (for metrics and tests).
     pub fn cached_chains(&self) -> usize {
         self.chains.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// The chains of one role in the validated-chain cache ([`Anchors::decoded`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CachedChains<'a> {
+    anchors: &'a Anchors,
+    role: Role,
+}
+
+impl DecodedChains for CachedChains<'_> {
+    fn leaf_key(&self, x5c: &[Vec<u8>]) -> Option<LeafKey> {
+        let key = chain_key(self.role, x5c);
+        let cache = self.anchors.chains.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&key).map(|c| c.leaf_type)
     }
 }
 
@@ -133,7 +162,7 @@ fn validate(dt: &DomainTrust, role: Role, x5c: &[Vec<u8>], now: OffsetDateTime) 
     }
     let certs: Vec<X509> = x5c
         .iter()
-        .map(|d| X509::from_der(d))
+        .map(|d| decode_certificate(d))
         .collect::<Result<_, _>>()
         .map_err(|_| untrusted("certificate does not parse"))?;
     let sm2 = role == Role::BridgeSignerCa;
@@ -196,7 +225,14 @@ fn validate(dt: &DomainTrust, role: Role, x5c: &[Vec<u8>], now: OffsetDateTime) 
         }
     }
     let leaf_key = leaf.public_key().map_err(internal)?;
-    Ok(ValidChain { entry_id: entry.id.clone(), issuers: entry.issuers.clone(), leaf_key, valid_from, valid_until })
+    Ok(ValidChain {
+        entry_id: entry.id.clone(),
+        issuers: entry.issuers.clone(),
+        leaf_key,
+        leaf_type: LeafKey::of(leaf),
+        valid_from,
+        valid_until,
+    })
 }
 
 /// The leaf must be an end-entity certificate allowed to sign.

@@ -12,7 +12,7 @@ mod replay;
 mod sig;
 mod verified;
 
-pub use anchors::{Anchors, CHAIN_CACHE_CAPACITY, DomainTrust, MAX_CHAIN, ValidChain};
+pub use anchors::{Anchors, CHAIN_CACHE_CAPACITY, CachedChains, DomainTrust, MAX_CHAIN, ValidChain};
 pub use list::{ListError, Role, TrustEntry, TrustList};
 pub use replay::{MemoryReplayGuard, ReplayError, ReplayGuard};
 pub use verified::Verified;

@@ -2,7 +2,7 @@
 
 use super::fixtures::*;
 use crate::intake::IntakeError::{self, Malformed, TooLarge, UnsupportedAlgorithm};
-use crate::intake::{Alg, MAX_ASSERTION_BYTES, parse};
+use crate::intake::{Alg, DecodedChains, LeafKey, MAX_ASSERTION_BYTES, parse, parse_with};
 use crate::model::Reason;
 use serde_json::{Value, json};
 
@@ -13,6 +13,7 @@ const THREE_SEGMENTS: IntakeError = Malformed("a compact JWS has exactly three s
 const WRONG_ALG: IntakeError = UnsupportedAlgorithm("alg is not ES256, PS256 or RS256");
 const KEY_MISMATCH: IntakeError = UnsupportedAlgorithm("leaf key type does not match alg");
 const SMALL_RSA: IntakeError = UnsupportedAlgorithm("RSA key is under 2048 bits");
+const UNREADABLE_KEY: IntakeError = UnsupportedAlgorithm("leaf key type is not supported");
 const BAD_X5C_B64: IntakeError = Malformed("header x5c entry is not standard base64");
 const BAD_X5C_DER: IntakeError = Malformed("header x5c entry is not a DER certificate");
 
@@ -364,4 +365,62 @@ fn presented_carries_what_trust_needs() {
     assert_eq!(parse(es256().as_bytes()).unwrap().header.alg, Alg::Es256);
     let ps = parse(compact(&header("PS256", &c.rsa2048), "{}", 256).as_bytes()).unwrap();
     assert_eq!((ps.header.alg, ps.header.kid), (Alg::Ps256, None));
+}
+
+/// A cache that claims to have decoded every chain, with this leaf key.
+struct KnowsEveryChain(LeafKey);
+
+impl DecodedChains for KnowsEveryChain {
+    fn leaf_key(&self, _: &[Vec<u8>]) -> Option<LeafKey> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn a_known_chain_is_not_decoded_again() {
+    let not_der = with_header(es256_with("x5c", Some(json!(["AA=="]))));
+    assert_eq!(parse(not_der.as_bytes()).map(drop), Err(BAD_X5C_DER));
+    let p = parse_with(not_der.as_bytes(), &KnowsEveryChain(LeafKey::P256)).unwrap();
+    assert_eq!(p.header.x5c, vec![vec![0u8]]);
+
+    // The known leaf key is still checked against alg.
+    let rsa = |bits| KnowsEveryChain(LeafKey::Rsa(bits));
+    let es = es256();
+    let ps = compact(&header("PS256", &certs().p256), "{}", 256);
+    let cases: Vec<(&str, &str, KnowsEveryChain, Result<(), IntakeError>)> = vec![
+        ("ES256, RSA leaf", &es, rsa(2048), Err(KEY_MISMATCH)),
+        ("ES256, other key", &es, KnowsEveryChain(LeafKey::Other), Err(KEY_MISMATCH)),
+        ("ES256, unreadable key", &es, KnowsEveryChain(LeafKey::Unreadable), Err(UNREADABLE_KEY)),
+        ("PS256, RSA-2048", &ps, rsa(2048), Ok(())),
+        ("PS256, RSASSA-PSS key", &ps, KnowsEveryChain(LeafKey::RsaPss(3072)), Ok(())),
+        ("PS256, RSA-1024", &ps, rsa(1024), Err(SMALL_RSA)),
+        ("PS256, EC leaf", &ps, KnowsEveryChain(LeafKey::P256), Err(KEY_MISMATCH)),
+    ];
+    for (name, input, known, expected) in cases {
+        assert_eq!(parse_with(input.as_bytes(), &known).map(drop), expected, "case: {name}");
+    }
+}
+
+/// A known chain changes nothing about which fault is reported first.
+#[test]
+fn a_known_chain_keeps_the_order_of_checks() {
+    let leaf = std_b64(&certs().p256);
+    let set = |v: Value| with_header(es256_with("x5c", Some(v)));
+    let known = KnowsEveryChain(LeafKey::P256);
+    let mut bad_kid = es256_header();
+    bad_kid["kid"] = json!(7);
+    let cases = vec![
+        ("crit before x5c", compact(&json!({"alg": "ES256", "typ": "mo-eid+jwt", "crit": []}), "{}", 64)),
+        ("x5c entry a number", set(json!([leaf, 1]))),
+        ("x5c garbage before a number", set(json!(["AAAA", 1]))),
+        ("x5c not base64", set(json!([leaf.replace('+', "-")]))),
+        ("x5c of 5", set(json!([leaf, leaf, leaf, leaf, leaf]))),
+        ("kid after x5c", with_header(bad_kid)),
+        ("signature length last", compact(&es256_header(), "{}", 63)),
+    ];
+    for (name, input) in cases {
+        let plain = parse(input.as_bytes()).map(drop);
+        assert!(plain.is_err(), "case: {name}");
+        assert_eq!(parse_with(input.as_bytes(), &known).map(drop), plain, "case: {name}");
+    }
 }

@@ -1,0 +1,154 @@
+//! The real server as a child process (`hengqin-bridge serve --config`),
+//! and CPU time as Linux accounts it: the child's, the harness's own, the
+//! whole machine's.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// What `serve` prints on stderr once both listeners are bound.
+const SERVING: &str = "serving gRPC on ";
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Server {
+    label: &'static str,
+    child: Child,
+    pub grpc: SocketAddr,
+    /// From spawning the process to both listeners bound: config,
+    /// policies, trust lists, store, admission state.
+    pub startup: Duration,
+}
+
+impl Server {
+    pub fn start(label: &'static str, config: &Path) -> Server {
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hengqin-bridge"))
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (bound, addr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                match line.strip_prefix(SERVING).and_then(|rest| rest.split(' ').next()) {
+                    Some(grpc) => {
+                        let _ = bound.send(grpc.parse::<SocketAddr>().expect("a socket address"));
+                    }
+                    None => eprintln!("[{label}] {line}"),
+                }
+            }
+        });
+        let grpc =
+            addr.recv_timeout(START_TIMEOUT).unwrap_or_else(|e| panic!("{label}: the server did not start: {e}"));
+        Server { label, child, grpc, startup: started.elapsed() }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// User + system CPU time of the server, every thread, dead ones too.
+    pub fn cpu(&self) -> Duration {
+        process_cpu(&format!("/proc/{}/stat", self.pid()))
+    }
+
+    /// Resident memory, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// SIGTERM, then wait for the drain; kill if it does not end.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "{}: the server exited with {status}", self.label);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("{}: the server did not stop within {STOP_TIMEOUT:?}", self.label);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The harness process's own user + system CPU time.
+pub fn own_cpu() -> Duration {
+    process_cpu("/proc/self/stat")
+}
+
+/// CPU time the calling thread has run (scheduler accounting, in
+/// nanoseconds, brought up to date at scheduler ticks).
+pub fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat");
+    let ns: u64 = text.split_whitespace().next().and_then(|v| v.parse().ok()).expect("run time in schedstat");
+    Duration::from_nanos(ns)
+}
+
+/// Busy time of the whole machine, all CPUs: everything but idle and
+/// I/O wait in `/proc/stat`.
+pub fn machine_busy() -> Duration {
+    let text = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpu = text.lines().next().expect("the cpu line");
+    let f: Vec<u64> = cpu.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest is in user)
+    let busy = f[0] + f[1] + f[2] + f[5] + f[6] + f.get(7).copied().unwrap_or(0);
+    ticks(busy)
+}
+
+/// The one-minute load average.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// utime + stime (fields 14 and 15) of a `stat` file. The command name
+/// (field 2) may hold spaces, so fields are counted after its `)`.
+fn process_cpu(stat: &str) -> Duration {
+    let text = std::fs::read_to_string(stat).unwrap_or_else(|e| panic!("{stat}: {e}"));
+    let after = &text[text.rfind(')').expect("stat has the command in parentheses") + 1..];
+    let f: Vec<u64> = after.split_whitespace().map(|v| v.parse().unwrap_or(0)).collect();
+    ticks(f[11] + f[12])
+}
+
+fn ticks(n: u64) -> Duration {
+    static HZ: OnceLock<u64> = OnceLock::new();
+    let hz = *HZ.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    });
+    Duration::from_nanos(n * 1_000_000_000 / hz)
+}
