@@ -297,3 +297,109 @@ impl TrustLists {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ListSource;
+    use crate::trust::list::{Role, TrustEntry};
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::{X509, X509Builder, X509NameBuilder};
+
+    /// A self-signed CA whose distribution-point extension names `uris`.
+    fn ca_with_distribution_points(uris: &[&str]) -> X509 {
+        let key =
+            PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
+                .unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "CDP test CA").unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        if !uris.is_empty() {
+            let value = uris.iter().map(|u| format!("URI:{u}")).collect::<Vec<_>>().join(",");
+            #[allow(deprecated)]
+            let ext = openssl::x509::X509Extension::new_nid(None, None, Nid::CRL_DISTRIBUTION_POINTS, &value).unwrap();
+            b.append_extension(ext).unwrap();
+        }
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        b.build()
+    }
+
+    fn domain(crl_urls: Vec<String>, follow: bool, entries: Vec<X509>) -> Domain {
+        let now = OffsetDateTime::now_utc();
+        let config = TrustDomainConfig {
+            domain: TrustDomainId::Mo,
+            source: ListSource::File("/nonexistent".into()),
+            pins: Vec::new(),
+            refresh: Duration::seconds(60),
+            max_staleness: None,
+            require_revocation: true,
+            https_roots: None,
+            crl_urls,
+            crl_distribution_points: follow,
+        };
+        let list = TrustList {
+            domain: TrustDomainId::Mo,
+            sequence: 1,
+            issued_at: now,
+            next_update: now,
+            expires: now + Duration::days(1),
+            entries: entries
+                .into_iter()
+                .map(|certificate| TrustEntry {
+                    id: "ca".into(),
+                    role: Role::EidAssertionIssuer,
+                    issuers: Vec::new(),
+                    certificate,
+                    not_before: now,
+                    not_after: now + Duration::days(1),
+                })
+                .collect(),
+            crls: Vec::new(),
+            content_sha256: String::new(),
+            signer_pin: String::new(),
+        };
+        Domain {
+            fetcher: Err("unused".into()),
+            config,
+            held: Some(Held { list, confirmed_at: now }),
+            last_error: None,
+            failures: 0,
+            next_fetch: now,
+            fetched_crls: Default::default(),
+            crl_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn crl_sources_are_the_configured_ones_then_the_entries_distribution_points() {
+        let ca = ca_with_distribution_points(&[
+            "http://crl.example/a.crl",
+            "ldap://crl.example/x",
+            "http://crl.example/a.crl",
+        ]);
+        let other = ca_with_distribution_points(&["https://crl.example/b.crl"]);
+        let configured = vec!["file:/etc/crl/extra.crl".to_owned(), "http://crl.example/a.crl".to_owned()];
+
+        let d = domain(configured.clone(), true, vec![ca.clone(), other.clone(), ca_with_distribution_points(&[])]);
+        assert_eq!(
+            d.crl_sources(),
+            ["file:/etc/crl/extra.crl", "http://crl.example/a.crl", "https://crl.example/b.crl"],
+            "configured first, http(s) only, no duplicates"
+        );
+        let d = domain(configured.clone(), false, vec![ca, other]);
+        assert_eq!(d.crl_sources(), configured, "distribution points only when asked");
+        let many: Vec<String> = (0..40).map(|i| format!("http://crl.example/{i}.crl")).collect();
+        assert_eq!(domain(many, false, Vec::new()).crl_sources().len(), MAX_CRL_SOURCES);
+    }
+}
