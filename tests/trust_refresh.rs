@@ -10,7 +10,10 @@
 //!   signer is taken without restart (`CERT_REVOKED`);
 //! - rotation drill: two pins with overlap, a list from the next signer,
 //!   the old signer dropped; a new assertion-issuer CA added inside a list
-//!   is trusted without restart.
+//!   is trusted without restart;
+//! - CRLs fetched beside a list count like carried ones;
+//! - a partner certificate revoked in a refreshed CN-GD list fails the
+//!   TLS handshake of new connections, without a restart.
 
 mod node;
 
@@ -347,6 +350,38 @@ async fn crls_fetched_beside_the_list_count_like_carried_ones() {
     eventually("the CRL failure is reported", async || mo_status(&n).await.last_error.contains("CRL https://")).await;
     assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Err("CERT_REVOKED".into()));
     n.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_revoked_in_a_refreshed_list_is_refused_in_the_handshake() {
+    let mut n = TestNode::new();
+    let path = n.pki.config_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("[trust.CN-GD]\n", "[trust.CN-GD]\nrefresh_seconds = 1\n")).unwrap();
+    n.start().await;
+    assert_eq!(voucher(&n, n.fresh(Flow::HealthVoucher)).await, Ok(()));
+    let before = cn_status(&n).await;
+    n.pki.revoke_partner(&hengqin_bridge::model::PartnerId::parse("hq-clinic-0001").unwrap()).unwrap();
+    // Another partner watches the list change.
+    eventually("the CN-GD list is refreshed", async || cn_status(&n).await > before).await;
+    let ca = std::fs::read(n.pki.path("server/ca.pem")).unwrap();
+    let cert = std::fs::read(n.pki.path("partners/hq-clinic-0001/client.pem")).unwrap();
+    let key = std::fs::read(n.pki.path("partners/hq-clinic-0001/client.key")).unwrap();
+    let refused = async {
+        let ch = hengqin_bridge::service::client::channel(n.addrs.grpc, &ca, Some((&cert, &key))).await?;
+        let mut c = hengqin_bridge::service::pb::bridge_client::BridgeClient::new(ch);
+        c.get_trust_status(GetTrustStatusRequest {}).await.map_err(anyhow::Error::from)?;
+        anyhow::Ok(())
+    };
+    assert!(refused.await.is_err(), "a new connection with the revoked certificate is refused");
+    n.stop().await;
+}
+
+/// The CN-GD sequence, asked as another partner.
+async fn cn_status(n: &TestNode) -> u64 {
+    let mut c = n.client("hq-ss-window").await;
+    let s = c.get_trust_status(GetTrustStatusRequest {}).await.unwrap().into_inner();
+    s.domains.into_iter().find(|d| d.id == "CN-GD").unwrap().sequence
 }
 
 async fn admin_post(n: &TestNode, path: &str) -> (u16, String) {
