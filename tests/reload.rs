@@ -6,7 +6,7 @@ use hengqin_bridge::config::Config;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{Pki, PkiOptions, generate};
 use hengqin_bridge::service::pb::TranslateRequest;
-use hengqin_bridge::service::{BoundAddrs, client};
+use hengqin_bridge::service::client;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -65,24 +65,9 @@ fn fixture(now: OffsetDateTime) -> (Fixture, Config) {
 async fn a_broken_set_is_refused_and_a_valid_one_swapped_in() {
     let now = OffsetDateTime::now_utc();
     let (fx, config) = fixture(now);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<BoundAddrs>();
     let (reload, reloads_rx) = tokio::sync::mpsc::channel(1);
-    let cfg = config.clone();
-    let node = tokio::spawn(async move {
-        hengqin_bridge::app::run_with(
-            &cfg,
-            async {
-                let _ = stopped.await;
-            },
-            reloads_rx,
-            |a| {
-                let _ = bound_tx.send(a);
-            },
-        )
-        .await
-    });
-    let addrs = bound_rx.await.unwrap();
+    let node = hengqin_bridge::app::spawn(config.clone(), Some(reloads_rx)).await.unwrap();
+    let addrs = node.addrs;
     let read = |p: &str| std::fs::read(fx.pki.path(p)).unwrap();
     let mut bridge = client::connect(
         addrs.grpc,
@@ -141,6 +126,5 @@ async fn a_broken_set_is_refused_and_a_valid_one_swapped_in() {
     let back = bridge.translate(request(5)).await.unwrap().into_inner();
     assert_eq!(back.policy_digest, first.policy_digest);
 
-    stop.send(()).unwrap();
-    node.await.unwrap().unwrap();
+    node.stop().await.unwrap();
 }

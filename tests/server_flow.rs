@@ -19,22 +19,8 @@ async fn a_partner_translates_over_mtls_and_every_decision_is_audited() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = generate(&tmp.path().join("pki"), &PkiOptions::new(now)).unwrap();
     let config = Config::load(&pki.config_path(), |_| None).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let cfg = config.clone();
-    let node = tokio::spawn(async move {
-        hengqin_bridge::app::run(
-            &cfg,
-            async {
-                let _ = stopped.await;
-            },
-            |addrs| {
-                let _ = bound_tx.send(addrs);
-            },
-        )
-        .await
-    });
-    let addrs = bound_rx.await.expect("the node binds");
+    let node = hengqin_bridge::app::spawn(config.clone(), None).await.expect("the node binds");
+    let addrs = node.addrs;
 
     let read = |p: &str| std::fs::read(pki.path(p)).unwrap();
     let mut bridge = client::connect(
@@ -64,8 +50,7 @@ async fn a_partner_translates_over_mtls_and_every_decision_is_audited() {
     assert_eq!(replay.code(), tonic::Code::PermissionDenied);
     assert_eq!(replay.get_details_error_info().unwrap().reason, "REPLAYED");
 
-    stop.send(()).unwrap();
-    node.await.unwrap().unwrap();
+    node.stop().await.unwrap();
 
     let store = Store::open_existing(&config.store.as_ref().unwrap().path).unwrap();
     let report = hengqin_bridge::audit::verify(&store, &|_| Ok(())).unwrap();

@@ -285,6 +285,46 @@ pub async fn run(
     run_with(config, shutdown, reloads, on_bound).await
 }
 
+/// A node running on the current tokio runtime, for the demo and tests.
+pub struct Spawned {
+    pub addrs: crate::service::BoundAddrs,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Spawned {
+    /// Shuts the node down (drain, flush) and returns how [`run`] ended.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(|e| anyhow::anyhow!("the node task: {e}"))?
+    }
+}
+
+/// Starts [`run_with`] on a task and returns once it is bound (or has
+/// failed to start). With `reloads` `None`, only file changes reload.
+pub async fn spawn(config: Config, reloads: Option<mpsc::Receiver<()>>) -> anyhow::Result<Spawned> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let (_keep, none) = mpsc::channel(1);
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        run_with(&config, shutdown, reloads.unwrap_or(none), |addrs| {
+            let _ = bound_tx.send(addrs);
+        })
+        .await
+    });
+    match bound_rx.await {
+        Ok(addrs) => Ok(Spawned { addrs, stop, task }),
+        Err(_) => Err(task
+            .await
+            .map_err(|e| anyhow::anyhow!("the node task: {e}"))?
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("the node stopped before binding"))),
+    }
+}
+
 /// [`run`], also reloading whenever `reloads` yields.
 pub async fn run_with(
     config: &Config,

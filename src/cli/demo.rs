@@ -82,29 +82,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
 /// Starts the node, runs the flows and refusals, stops it (draining and
 /// flushing the store). The number of unexpected outcomes.
 async fn against_node(pki: &Pki, config: &Config) -> anyhow::Result<u32> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<BoundAddrs>();
-    let cfg = config.clone();
-    let node = tokio::spawn(async move {
-        hengqin_bridge::app::run(
-            &cfg,
-            async {
-                let _ = stopped.await;
-            },
-            |addrs| {
-                let _ = bound_tx.send(addrs);
-            },
-        )
-        .await
-    });
-    let Ok(addrs) = bound_rx.await else {
-        return Err(node.await?.err().unwrap_or_else(|| anyhow::anyhow!("the node stopped before binding")));
-    };
+    let node = hengqin_bridge::app::spawn(config.clone(), None).await?;
+    let addrs = node.addrs;
     println!("node: gRPC (mutual TLS) on {}, admin HTTP on {}", addrs.grpc, addrs.admin);
 
     let outcome = calls(pki, addrs).await;
-    let _ = stop.send(());
-    node.await.context("the node task")??;
+    node.stop().await?;
     println!("node stopped: drained, store flushed");
     outcome
 }

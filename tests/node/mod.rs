@@ -21,8 +21,6 @@ use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 pub type Client = BridgeClient<Channel>;
@@ -47,18 +45,13 @@ pub struct Limits {
 /// an assertion about speed).
 const STOP_GUARD: Duration = Duration::from_secs(30);
 
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
 /// A node and its PKI. The store lives in the PKI directory, so a restart
 /// finds the replay ids, the quota counts and the audit chain it left.
 pub struct TestNode {
     _tmp: TempDir,
     pub pki: Pki,
     pub addrs: BoundAddrs,
-    running: Option<Running>,
+    running: Option<hengqin_bridge::app::Spawned>,
     subjects: Mutex<Vec<String>>,
 }
 
@@ -98,31 +91,18 @@ impl TestNode {
     pub async fn start(&mut self) {
         assert!(self.running.is_none(), "the node is already running");
         let config = Config::load(&self.pki.config_path(), |_| None).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (bound_tx, bound_rx) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            hengqin_bridge::app::run(&config, shutdown, |addrs| {
-                let _ = bound_tx.send(addrs);
-            })
-            .await
-        });
-        match bound_rx.await {
-            Ok(addrs) => self.addrs = addrs,
-            Err(_) => panic!("the node did not bind: {:?}", task.await),
-        }
-        self.running = Some(Running { stop, task });
+        let node =
+            hengqin_bridge::app::spawn(config, None).await.unwrap_or_else(|e| panic!("the node did not bind: {e:#}"));
+        self.addrs = node.addrs;
+        self.running = Some(node);
     }
 
     /// Shuts the node down and waits until `app::run` has drained and
     /// flushed; it must end without error, the store closed behind it.
     pub async fn stop(&mut self) {
-        let Running { stop, task } = self.running.take().expect("the node is running");
-        let _ = stop.send(());
-        let ended = tokio::time::timeout(STOP_GUARD, task).await.expect("the node stops");
-        ended.expect("the node task did not panic").expect("the node shut down cleanly");
+        let node = self.running.take().expect("the node is running");
+        let ended = tokio::time::timeout(STOP_GUARD, node.stop()).await.expect("the node stops");
+        ended.expect("the node shut down cleanly");
         let lock = std::fs::OpenOptions::new().write(true).open(self.store_path().join("bridge.lock")).unwrap();
         assert!(lock.try_lock().is_ok(), "app::run returned with the store still open");
     }
