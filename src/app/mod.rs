@@ -280,6 +280,12 @@ impl Gateway for Node {
         self.snapshot.load().policies.partner(id).is_some()
     }
 
+    fn partner_key_allowed(&self, id: &PartnerId, spki_sha256: &[u8; 32]) -> bool {
+        let snapshot = self.snapshot.load();
+        let Some(partner) = snapshot.policies.partner(id) else { return false };
+        partner.spki_sha256.is_empty() || partner.spki_sha256.iter().any(|pin| *pin == hex::encode(spki_sha256))
+    }
+
     fn known_purpose(&self, purpose: &str) -> bool {
         crate::model::PurposeId::parse(purpose).is_ok_and(|p| self.snapshot.load().policies.purpose(&p).is_some())
     }
