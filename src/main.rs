@@ -89,6 +89,8 @@ enum Command {
         #[command(subcommand)]
         command: cli::audit::AuditCommand,
     },
+    /// Ask the admin listener of a running node: alive (`/healthz`) or, with `--ready`, ready (`/readyz`).
+    Health(cli::health::HealthArgs),
     /// Developer tools: a test PKI and sample assertions.
     Dev {
         #[command(subcommand)]
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::VerifyLicence { file, config } => verify_licence(&file, config.as_deref()),
         Command::Anchors { command } => cli::anchors::run(command),
         Command::Audit { command } => cli::audit::run(command),
+        Command::Health(args) => cli::health::run(args),
         Command::Dev { command } => cli::dev::run(command),
     };
     match result {

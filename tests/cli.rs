@@ -157,12 +157,28 @@ fn the_demo_runs_the_node_and_every_outcome_is_the_expected_one() {
     assert!(stdout.contains("audit verify: 10 events"), "{stdout}");
     assert!(stdout.contains("the chain is intact"));
     assert!(!stdout.contains("[FAIL]"));
-    // The node's logs: JSON lines, none naming the residents of the demo.
+    // The node's logs (`--log-format json`): every stderr line a JSON
+    // object, none naming the demo's residents or carrying their numbers,
+    // and no assertion or other JWS (they all start `eyJ`).
+    let permit_body = "82000019800517001";
+    let permit = format!("{permit_body}{}", hengqin_bridge::model::gb11643_check(permit_body).unwrap());
+    let forbidden =
+        ["陳大文", "陈大文", "CHAN", "TAI MAN", "12345678", "10234567", "1980-05-17", permit_body, &permit, "eyJ"];
+    let mut messages = Vec::new();
     for line in stderr.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert!(v["level"].is_string());
-        for personal in ["陳大文", "陈大文", "CHAN", "12345678"] {
-            assert!(!line.contains(personal), "personal data in a log line: {line}");
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+        messages.push(v["message"].as_str().unwrap_or_default().to_owned());
+        for personal in forbidden {
+            assert!(!line.contains(personal), "{personal:?} in a log line: {line}");
         }
+    }
+    assert!(messages.iter().any(|m| m == "serving"), "the node's start was logged: {messages:?}");
+    // Each refusal is logged with its code (and nothing about the person).
+    let logged: Vec<serde_json::Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for code in ["REPLAYED", "NOT_ELIGIBLE", "CONSENT_MISSING", "WRONG_AUDIENCE", "EID_NOT_ACTIVE", "UNTRUSTED_CHAIN"] {
+        let line = logged.iter().find(|v| v["message"] == "refused" && v["reason"] == code);
+        let line = line.unwrap_or_else(|| panic!("no log line for {code}:\n{stderr}"));
+        assert!(line["partner"].is_string() && line["source_sha256"].is_string(), "{line}");
     }
 }

@@ -424,3 +424,35 @@ async fn every_refusal_code_end_to_end() {
     println!("{} cases, {} codes: {codes:?}", table.len(), codes.len());
     assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), table.len(), wrong.join("\n"));
 }
+
+/// `[partner.<id>.identity] spki_sha256` pins a partner's client key: a
+/// certificate naming the partner with another key is `UNKNOWN_PARTNER`,
+/// the pinned key is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_partner_key_is_enforced() {
+    // A copy of the policies (its limits as shipped) that the test can pin in.
+    let mut n = TestNode::with_limits(&[(CLINIC, Limits { rate_per_second: 20, burst: 40, daily_quota: 5000 })]);
+    let config = hengqin_bridge::config::Config::load(&n.pki.config_path(), |_| None).unwrap();
+    let policy = config.policies_dir.join("hengqin.toml");
+    let shipped = std::fs::read_to_string(&policy).unwrap();
+    let pin_to = |pin: &str| {
+        let identity = format!("\n[partner.{CLINIC}.identity]\nspki_sha256 = [\"{pin}\"]\nsource = \"PIPL art. 51\"\n");
+        std::fs::write(&policy, format!("{shipped}{identity}")).unwrap();
+    };
+    let cert = std::fs::read(n.pki.path(format!("partners/{CLINIC}/client.pem"))).unwrap();
+    let spki = openssl::x509::X509::from_pem(&cert).unwrap().public_key().unwrap().public_key_to_der().unwrap();
+    let own_pin = hex::encode(openssl::sha::sha256(&spki));
+
+    pin_to(&"0".repeat(64));
+    n.start().await;
+    let status =
+        n.client(CLINIC).await.translate(request("health-voucher", "", n.mint(&voucher(&n)))).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.get_details_error_info().unwrap().reason, "UNKNOWN_PARTNER");
+
+    pin_to(&own_pin);
+    n.restart().await;
+    let answer = n.client(CLINIC).await.translate(request("health-voucher", "", n.mint(&voucher(&n)))).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    n.stop().await;
+}

@@ -1,7 +1,7 @@
 //! `hengqin-bridge serve` as a process: an invalid config lists every
 //! problem and exits 64 without binding; a valid one serves, logs JSON
 //! lines, reloads on SIGHUP (refusing a broken set, installing a fixed
-//! one) and drains and exits 0 on SIGTERM.
+//! one), answers `health`, and drains and exits 0 on SIGTERM.
 
 use hengqin_bridge::dev::pki::{PkiOptions, generate};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -112,10 +112,24 @@ fn serve_reloads_on_sighup_and_drains_on_sigterm() {
         }
     }
 
+    // `health`, as a container health check runs it: by config or by address.
+    let health = |args: &[&str]| Command::new(BIN).arg("health").args(args).output().unwrap();
+    let cli_config_s = cli_config.to_str().unwrap();
+    for args in [&["--config", cli_config_s][..], &["--config", cli_config_s, "--ready"], &["--admin", &admin]] {
+        let out = health(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(": 200 "), "{stdout}");
+    }
+
     signal(&child, "TERM");
     expect_log(&lines, "shutting down");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+
+    let out = health(&["--admin", &admin, "--ready"]);
+    assert_eq!(out.status.code(), Some(1), "a stopped node is neither alive nor ready");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/readyz at"), "{out:?}");
 
     // With the node stopped, the lists cached in its store.
     let out = anchors("status");

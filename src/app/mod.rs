@@ -186,8 +186,24 @@ impl Gateway for Node {
             source_sha256: trace.source_sha256,
             subject: trace.subject,
         };
+        let (purpose, source_sha256) = (event.purpose.clone(), event.source_sha256.clone());
         let ticket = self.audit.append(event).map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
         ticket.await.map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
+        // The decision as the audit holds it, minus the subject: refusals
+        // at info (an operator acts on them), issued licences at debug.
+        let source_sha256 = source_sha256.as_deref();
+        match &result {
+            Ok((l, _)) => tracing::debug!(%partner, purpose, licence_id = %l.id, source_sha256, "translated"),
+            Err(r) => tracing::info!(
+                %partner,
+                purpose,
+                reason = r.reason.code(),
+                detail = %r.detail,
+                clause = r.clause.as_deref(),
+                source_sha256,
+                "refused"
+            ),
+        }
 
         let (licence, policy_digest) = result?;
         let out = TranslateOutput {
@@ -262,6 +278,12 @@ impl Gateway for Node {
 
     fn known_partner(&self, id: &PartnerId) -> bool {
         self.snapshot.load().policies.partner(id).is_some()
+    }
+
+    fn partner_key_allowed(&self, id: &PartnerId, spki_sha256: &[u8; 32]) -> bool {
+        let snapshot = self.snapshot.load();
+        let Some(partner) = snapshot.policies.partner(id) else { return false };
+        partner.spki_sha256.is_empty() || partner.spki_sha256.iter().any(|pin| *pin == hex::encode(spki_sha256))
     }
 
     fn known_purpose(&self, purpose: &str) -> bool {

@@ -3,14 +3,14 @@
 //! /trust`, `POST /trust/refresh`). With the node stopped, `status` reads
 //! the lists cached in its store instead and says so.
 
+use super::admin;
 use super::{EXIT_PROBLEMS, EXIT_USAGE, now, print_errors};
 use clap::Subcommand;
 use hengqin_bridge::config::Config;
 use hengqin_bridge::store::Store;
 use hengqin_bridge::trust::list;
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -49,22 +49,19 @@ pub fn run(command: AnchorsCommand) -> anyhow::Result<ExitCode> {
         eprintln!("{}: no [server] section: no node to ask", config.display());
         return Ok(ExitCode::from(EXIT_USAGE));
     };
-    let mut admin = server.admin_listen;
-    if admin.ip().is_unspecified() {
-        admin.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let asked = if refresh { admin_call(admin, "POST", "/trust/refresh") } else { admin_call(admin, "GET", "/trust") };
+    let addr = admin::address(server);
+    let asked = if refresh { admin_call(addr, "POST", "/trust/refresh") } else { admin_call(addr, "GET", "/trust") };
     let domains = match asked {
         Ok(v) => {
-            println!("node at {admin}:");
+            println!("node at {addr}:");
             v
         }
         Err(e) if refresh => {
-            eprintln!("cannot ask the node at {admin} to refresh: {e}");
+            eprintln!("cannot ask the node at {addr} to refresh: {e}");
             return Ok(ExitCode::from(EXIT_PROBLEMS));
         }
         Err(e) => {
-            println!("node at {admin} not reachable ({e}); the lists cached in its store:");
+            println!("node at {addr} not reachable ({e}); the lists cached in its store:");
             match cached(&cfg) {
                 Ok(v) => v,
                 Err(code) => return Ok(code),
@@ -100,20 +97,12 @@ fn print_domain(d: &Value) {
     }
 }
 
-/// One HTTP/1.1 exchange with the admin listener; the JSON body.
+/// One exchange with the admin listener; the JSON body of a 200 answer.
 fn admin_call(addr: SocketAddr, method: &str, path: &str) -> Result<Value, String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(ADMIN_TIMEOUT)).map_err(|e| e.to_string())?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.take(1 << 20).read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP response")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(head.lines().next().unwrap_or_default().to_owned());
+    match admin::exchange(addr, method, path, ADMIN_TIMEOUT)? {
+        (200, body) => serde_json::from_str(&body).map_err(|e| format!("not JSON: {e}")),
+        (status, _) => Err(format!("HTTP {status}")),
     }
-    serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))
 }
 
 /// The lists cached in the store, re-verified against the configured pins.

@@ -154,7 +154,8 @@ fn the_example_config_is_valid() {
     assert!(c.server.is_some() && c.store.is_some());
     assert_eq!(c.signer_backend, SignerBackend::OpenSsl);
     assert_eq!(c.trust.len(), 2);
-    assert!(c.policies_dir.ends_with("deploy/../policies"));
+    assert_eq!(c.policies_dir, Path::new("/etc/hengqin-bridge/policies"));
+    assert_eq!(c.store.unwrap().path, Path::new("/var/lib/hengqin-bridge"));
 }
 
 #[test]

@@ -108,6 +108,23 @@ fn digest_covers_sorted_files_by_relative_path() {
 }
 
 #[test]
+fn files_reached_through_symlinks_load_as_in_a_configmap_volume() {
+    // Kubernetes lays a ConfigMap out as `..<version>/` holding the files,
+    // `..data` → that directory, and one link per file through `..data`.
+    let tmp = tempfile::tempdir().unwrap();
+    let version = tmp.path().join("..2026_01_01_00_00_00.000000001");
+    std::fs::create_dir(&version).unwrap();
+    for entry in std::fs::read_dir(repo_dir("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        std::fs::copy(&path, version.join(&name)).unwrap();
+        std::os::unix::fs::symlink(Path::new("..data").join(&name), tmp.path().join(&name)).unwrap();
+    }
+    std::os::unix::fs::symlink(version.file_name().unwrap(), tmp.path().join("..data")).unwrap();
+    assert_eq!(load(tmp.path()).digest(), shipped().digest());
+}
+
+#[test]
 fn unknown_key_in_every_table_is_rejected_with_file_and_line() {
     let checked = check_unknown_keys("policies", load_dir);
     assert!(checked >= 30, "only {checked} injection sites");

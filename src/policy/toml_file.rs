@@ -50,7 +50,9 @@ impl SourceFile {
                     continue;
                 }
             };
-            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            // Follows symlinks: a Kubernetes ConfigMap volume presents each
+            // file as a link into its `..data` directory.
+            let is_file = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file());
             match entry.file_name().into_string() {
                 Ok(n) if is_file && n.ends_with(".toml") => names.push(n),
                 Ok(_) => {}
