@@ -5,8 +5,8 @@
 use hengqin_bridge::config::Config;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{Pki, PkiOptions, generate};
-use hengqin_bridge::service::pb::TranslateRequest;
 use hengqin_bridge::service::client;
+use hengqin_bridge::service::pb::TranslateRequest;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
