@@ -1,11 +1,16 @@
-//! Accepting partner connections: TCP, then the TLS handshake, then the
-//! stream handed to tonic with the partner it belongs to.
+//! Accepting partner connections: TCP, then the TLS handshake and the
+//! HTTP/2 connection preface, then the stream handed to tonic with the
+//! partner it belongs to.
 //!
 //! A connection slot is taken before `accept()`, so at most
 //! [`MAX_CONNECTIONS`] sockets (handshaking or open) exist at once; each
-//! handshake runs in its own task with a deadline, so a slow or silent
-//! client delays nobody else. A failed handshake is simply dropped: the
-//! client got its TLS alert and no gRPC status exists.
+//! handshake runs in its own task with one deadline for both steps, so a
+//! slow or silent client delays nobody else and cannot keep its slot: the
+//! HTTP/2 server itself has no deadline for the preface, so a client that
+//! finished TLS and then sent nothing would otherwise hold the connection
+//! until its maximum age. A failed handshake is simply dropped: the client
+//! got its TLS alert (or, after TLS, a closed connection) and no gRPC
+//! status exists.
 
 use super::metrics::{HandshakeOutcome, Metrics};
 use super::peer::{PartnerPeer, PeerError};
@@ -16,7 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -27,8 +32,11 @@ use tonic::transport::server::Connected;
 
 /// Most partner connections at once, handshakes included.
 pub const MAX_CONNECTIONS: usize = 1024;
-/// A client that has not finished its handshake by then is dropped.
+/// A client that has not finished its TLS handshake and sent the HTTP/2
+/// connection preface by then is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The HTTP/2 client connection preface (RFC 9113 §3.4).
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Handshaken connections waiting for tonic to pick them up.
 const QUEUE: usize = 64;
 
@@ -36,6 +44,9 @@ const QUEUE: usize = 64;
 pub struct PartnerStream {
     tls: TlsStream<TcpStream>,
     peer: PartnerPeer,
+    /// How much of the preface, read during the handshake, has been handed
+    /// on to the HTTP/2 server.
+    preface_sent: usize,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -49,6 +60,13 @@ impl Connected for PartnerStream {
 
 impl AsyncRead for PartnerStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.preface_sent < PREFACE.len() {
+            let rest = &PREFACE[self.preface_sent..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            self.preface_sent += n;
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.tls).poll_read(cx, buf)
     }
 }
@@ -107,15 +125,12 @@ pub fn accept(listener: TcpListener, trust: ClientTrust, metrics: Arc<Metrics>) 
             let tx = tx.clone();
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                let outcome = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => match peer_of(&tls, remote) {
-                        Ok(peer) => {
-                            let _ = tx.send(Ok(PartnerStream { tls, peer, _slot: slot })).await;
-                            HandshakeOutcome::Accepted
-                        }
-                        Err(_) => HandshakeOutcome::Failed,
-                    },
-                    Ok(Err(_)) => HandshakeOutcome::Failed,
+                let outcome = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(acceptor, tcp, remote)).await {
+                    Ok(Some((tls, peer))) => {
+                        let _ = tx.send(Ok(PartnerStream { tls, peer, preface_sent: 0, _slot: slot })).await;
+                        HandshakeOutcome::Accepted
+                    }
+                    Ok(None) => HandshakeOutcome::Failed,
                     Err(_) => HandshakeOutcome::TimedOut,
                 };
                 metrics.handshake(outcome);
@@ -123,6 +138,20 @@ pub fn accept(listener: TcpListener, trust: ClientTrust, metrics: Arc<Metrics>) 
         }
     });
     (ReceiverStream::new(rx), task)
+}
+
+/// TLS with a client certificate, then the HTTP/2 connection
+/// preface; `None` when either fails.
+async fn handshake(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    remote: std::net::SocketAddr,
+) -> Option<(TlsStream<TcpStream>, PartnerPeer)> {
+    let mut tls = acceptor.accept(tcp).await.ok()?;
+    let peer = peer_of(&tls, remote).ok()?;
+    let mut preface = [0u8; PREFACE.len()];
+    tls.read_exact(&mut preface).await.ok()?;
+    (preface == *PREFACE).then_some((tls, peer))
 }
 
 fn peer_of(tls: &TlsStream<TcpStream>, remote: std::net::SocketAddr) -> Result<PartnerPeer, PeerError> {
