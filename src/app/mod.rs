@@ -403,6 +403,22 @@ pub async fn run_with(
     let _ = upkeep.await;
     let _ = keeper.await;
     node.close()?;
+    // Connection tasks (gRPC and admin) that were finishing as the drain
+    // ended still hold the node for a moment; wait (bounded) until they
+    // let go, so the store's lock is released when this returns.
+    let mut node = node;
+    for _ in 0..500 {
+        match Arc::try_unwrap(node) {
+            Ok(last) => {
+                drop(last);
+                break;
+            }
+            Err(shared) => {
+                node = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
     served?;
     Ok(())
 }
