@@ -19,31 +19,15 @@ use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::model::gb11643_check;
 use node::{TestNode, request};
 use serde_json::json;
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use tonic_types::StatusExt;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Log output kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The node's logs as `--log-format json` formats them; the bridge's own
 /// events at every level, other crates' at the level the binary logs.
-fn capture_logs() -> Captured {
-    let captured = Captured::default();
+fn capture_logs() -> node::Captured {
+    let captured = node::Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -162,7 +146,7 @@ async fn no_personal_data_in_the_store_the_audit_export_or_the_logs() {
     let mut export = Vec::new();
     let summary = hengqin_bridge::audit::export(&node.store(), &mut export).unwrap();
     assert_eq!(summary.events, 6 + 4, "six translations and four refusals decided; retries answered from memory");
-    let logs = logs.0.lock().unwrap().clone();
+    let logs = logs.bytes();
 
     // Not vacuous: the places searched hold what they should.
     let export_text = String::from_utf8(export.clone()).unwrap();
