@@ -116,7 +116,8 @@ pub fn check_gb11643(s: &str) -> Result<(), FormatError> {
     if s.len() != 18 {
         return Err(FormatError::Length);
     }
-    let (body, check) = s.split_at(17);
+    // Eighteen bytes need not be eighteen characters.
+    let (body, check) = s.split_at_checked(17).ok_or(FormatError::Charset)?;
     if !body.bytes().all(|b| b.is_ascii_digit()) || !matches!(check.as_bytes()[0], b'0'..=b'9' | b'X') {
         return Err(FormatError::Charset);
     }
@@ -135,6 +136,9 @@ impl Uscc {
     pub fn parse(s: &str) -> Result<Self, FormatError> {
         if s.len() != 18 {
             return Err(FormatError::Length);
+        }
+        if !s.is_ascii() {
+            return Err(FormatError::Charset);
         }
         let check = uscc_check(&s[..17]).ok_or(FormatError::Charset)?;
         if !s.ends_with(check) {
@@ -257,6 +261,9 @@ mod tests {
         assert!(check_gb11643("810000199408230021").is_ok());
         assert!(check_gb11643("13043419840726291X").is_ok());
         assert_eq!(ResidencePermitNumber::parse("810000199408230021"), Err(FormatError::Prefix));
+        // 18 bytes with a character across byte 17 (a fuzz finding: it panicked).
+        assert_eq!(ResidencePermitNumber::parse("8200001990010100é"), Err(FormatError::Charset));
+        assert_eq!(check_gb11643("1304341984072629é"), Err(FormatError::Charset));
     }
 
     #[test]
@@ -266,6 +273,9 @@ mod tests {
         assert_eq!(Uscc::parse("91120222MA06DG3068"), Err(FormatError::Check));
         assert_eq!(Uscc::parse("9112022"), Err(FormatError::Length));
         assert_eq!(Uscc::parse("9112O222MA06DG3067"), Err(FormatError::Charset));
+        // 18 bytes, not 18 characters: refused, not sliced mid-character.
+        assert_eq!(Uscc::parse("91120222MA06DG30é"), Err(FormatError::Charset));
+        assert_eq!(Uscc::parse("91120222é06DG3067"), Err(FormatError::Charset));
     }
 
     #[test]
