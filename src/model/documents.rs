@@ -261,7 +261,7 @@ mod tests {
         assert!(check_gb11643("810000199408230021").is_ok());
         assert!(check_gb11643("13043419840726291X").is_ok());
         assert_eq!(ResidencePermitNumber::parse("810000199408230021"), Err(FormatError::Prefix));
-        // 18 bytes with a character across byte 17 (a fuzz finding: it panicked).
+        // 18 bytes with a character across byte 17: refused, not sliced mid-character.
         assert_eq!(ResidencePermitNumber::parse("8200001990010100é"), Err(FormatError::Charset));
         assert_eq!(check_gb11643("1304341984072629é"), Err(FormatError::Charset));
     }
