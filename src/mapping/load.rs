@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 /// The name-exception table's file, in `codes/`.
 pub const NAME_EXCEPTIONS: &str = "name-exceptions.toml";
+/// The code tables' directory, inside a mappings directory.
+const CODES: &str = "codes";
+const CODES_PREFIX: &str = "codes/";
 
 /// Every mapping and code table of one mappings directory.
 #[derive(Debug, Clone)]
@@ -46,7 +49,7 @@ impl MappingSet {
 /// returned, sorted by file and line.
 pub fn load_dir(dir: &Path) -> Result<MappingSet, Vec<FileError>> {
     let mut errors = Vec::new();
-    let code_files = SourceFile::read_all(&dir.join("codes"), "codes/").unwrap_or_else(|e| {
+    let code_files = SourceFile::read_all(&dir.join(CODES), CODES_PREFIX).unwrap_or_else(|e| {
         errors.extend(e);
         Vec::new()
     });
@@ -54,6 +57,29 @@ pub fn load_dir(dir: &Path) -> Result<MappingSet, Vec<FileError>> {
         errors.extend(e);
         Vec::new()
     });
+    compile(dir, code_files, map_files, errors)
+}
+
+/// [`load_dir`] over files already in memory: each `(name, text)` is read
+/// as the file `name` of a mappings directory (`mo-health-voucher.toml`,
+/// or `codes/sex.toml` for a code table), with the same rules; errors name
+/// a file by `name`.
+pub fn load_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<MappingSet, Vec<FileError>> {
+    let (mut code_files, mut map_files): (Vec<SourceFile>, Vec<SourceFile>) = files
+        .into_iter()
+        .map(|(name, text)| SourceFile::in_memory(name, text))
+        .partition(|f| f.name.starts_with(CODES_PREFIX));
+    code_files.sort_by(|a, b| a.name.cmp(&b.name));
+    map_files.sort_by(|a, b| a.name.cmp(&b.name));
+    compile(Path::new("."), code_files, map_files, Vec::new())
+}
+
+fn compile(
+    dir: &Path,
+    code_files: Vec<SourceFile>,
+    map_files: Vec<SourceFile>,
+    mut errors: Vec<FileError>,
+) -> Result<MappingSet, Vec<FileError>> {
     let mut tables = BTreeMap::new();
     let mut exceptions = None;
     for f in &code_files {
@@ -64,7 +90,7 @@ pub fn load_dir(dir: &Path) -> Result<MappingSet, Vec<FileError>> {
         }
     }
     if !code_files.iter().any(|f| f.name.ends_with(NAME_EXCEPTIONS)) {
-        let path = dir.join("codes").join(NAME_EXCEPTIONS).display().to_string();
+        let path = dir.join(CODES).join(NAME_EXCEPTIONS).display().to_string();
         errors.push(FileError::new(path, None, "missing name-exception table"));
     }
     let names = match NameConverter::new(exceptions.unwrap_or_default()) {

@@ -1,12 +1,13 @@
 //! Mapping: released attributes → the core licence record (DESIGN §5).
 //!
-//! Mapping files are declarative and compiled at load ([`load_dir`]):
-//! claim paths are checked against the input profile, code tables
-//! (`mappings/codes/`, each naming its standard) resolved, value kinds and
-//! record fields checked. [`check_policies`] then cross-checks them against
-//! the policies that use them. [`map`] reads only a
-//! [`Permitted`](crate::policy::Permitted)'s released values, already in
-//! the form the policy chose: the mapping renders, it never re-decides.
+//! Mapping files are declarative and compiled at load ([`load_dir`], or
+//! [`load_texts`] for files held in memory): claim paths are checked
+//! against the input profile, code tables (`mappings/codes/`, each naming
+//! its standard) resolved, value kinds and record fields checked.
+//! [`check_policies`] then cross-checks them against the policies that use
+//! them. [`map`] reads only a [`Permitted`](crate::policy::Permitted)'s
+//! released values, already in the form the policy chose: the mapping
+//! renders, it never re-decides.
 //!
 //! Transforms: `copy`, `const`, `date`, `code` (+ `table`), `zh_hans`
 //! (names; see [`names`]), `concat` (+ `separator`), `first_of`, and the
@@ -55,7 +56,7 @@ mod tests;
 
 pub use crate::policy::FileError;
 pub use compile::{HOLDER_TYPE_TABLE, Mapping};
-pub use load::{MappingSet, NAME_EXCEPTIONS, check_policies, load_dir};
+pub use load::{MappingSet, NAME_EXCEPTIONS, check_policies, load_dir, load_texts};
 pub use names::{NameConverter, ZhHans, in_gbk};
 pub use render::{MappingError, map};
 pub use tables::{CodeEntry, CodeTable, NameException};

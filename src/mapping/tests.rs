@@ -66,6 +66,25 @@ fn shipped_mappings_load_and_fit_the_shipped_policies() {
 }
 
 #[test]
+fn texts_load_as_their_directory_does() {
+    let texts = shipped_texts("mappings/");
+    let set = load_texts(texts.iter().copied()).unwrap_or_else(|e| panic!("{}", show(&e)));
+    let ids = |s: &MappingSet| s.mappings().map(Mapping::reference).collect::<Vec<_>>();
+    assert_eq!(ids(&set), ids(&shipped()));
+    assert_eq!(set.table("sex"), shipped().table("sex"));
+
+    let sex = texts.iter().find(|(name, _)| *name == "codes/sex.toml").unwrap().1;
+    let sex = sex.replace("id = \"sex\"", "id = \"gender\"");
+    let edited =
+        texts.iter().map(|&(name, text)| if name == "codes/sex.toml" { (name, sex.as_str()) } else { (name, text) });
+    let text = show(&load_texts(edited.filter(|(name, _)| !name.ends_with(NAME_EXCEPTIONS))).unwrap_err());
+    for needle in ["./codes/name-exceptions.toml: missing name-exception table", "codes/sex.toml:3: table id `gender`"]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
 fn health_voucher_record() {
     let record = mapped(claims(), &clinic());
     let expected = MappedRecord {

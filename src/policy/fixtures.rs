@@ -168,3 +168,11 @@ pub fn check_unknown_keys<T>(dir: &str, load: impl Fn(&Path) -> Result<T, Vec<Fi
     }
     checked
 }
+
+/// The shipped files under `prefix` (`policies/`), named as in their directory.
+pub fn shipped_texts(prefix: &str) -> Vec<(&'static str, &'static str)> {
+    crate::shipped::FILES
+        .iter()
+        .filter_map(|(path, bytes)| Some((path.strip_prefix(prefix)?, std::str::from_utf8(bytes).unwrap())))
+        .collect()
+}

@@ -23,7 +23,20 @@ const PURPOSES: &str = "purposes.toml";
 /// as a jurisdiction file. Either the whole set is valid, or every problem
 /// found is returned, sorted by file and line.
 pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<FileError>> {
-    let files = SourceFile::read_all(dir, "")?;
+    compile(dir, SourceFile::read_all(dir, "")?)
+}
+
+/// [`load_dir`] over files already in memory: each `(name, text)` is read
+/// as the file `name` (`macau.toml`, `hengqin.toml`) of a policies
+/// directory, with the same rules; errors name a file by `name`, and a
+/// file found missing as `./name`.
+pub fn load_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<PolicySet, Vec<FileError>> {
+    let mut files: Vec<SourceFile> = files.into_iter().map(|(name, text)| SourceFile::in_memory(name, text)).collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    compile(Path::new("."), files)
+}
+
+fn compile(dir: &Path, files: Vec<SourceFile>) -> Result<PolicySet, Vec<FileError>> {
     let mut errors = Vec::new();
     let find = |name: &str| files.iter().find(|f| f.name == name);
     let missing = |name: &str| FileError::new(dir.join(name).display().to_string(), None, "missing policy file");

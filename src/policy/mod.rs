@@ -2,12 +2,13 @@
 //! form (DESIGN §4).
 //!
 //! Policy files are read into strict DTOs ([`dto`]), compiled into a
-//! cross-checked [`PolicySet`] by [`load_dir`] — every problem of every
-//! file reported at once as `file:line: message` — and consulted by the
-//! pure [`evaluate`]. [`permit`] turns a [`Verified`](crate::trust::Verified)
-//! assertion into a [`Permitted`] holding only the released claims, each
-//! already masked or pseudonymised as the policy says; the mapping stage
-//! can read nothing else.
+//! cross-checked [`PolicySet`] by [`load_dir`] ([`load_texts`] for files
+//! held in memory) — every problem of every file reported at once as
+//! `file:line: message` — and consulted by the pure [`evaluate`].
+//! [`permit`] turns a [`Verified`](crate::trust::Verified) assertion into a
+//! [`Permitted`] holding only the released claims, each already masked or
+//! pseudonymised as the policy says; the mapping stage can read nothing
+//! else.
 //!
 //! The files, abridged (the shipped ones in `policies/` are complete):
 //!
@@ -110,7 +111,7 @@ pub(crate) use crate::file_error::sorted as sorted_errors;
 pub use dto::{ConsentMode, Mechanism, Role};
 pub use evaluate::{Decision, Effect, Request, RuleRef, UTC8, age_on, evaluate};
 pub use forms::{Form, PseudonymKey, PseudonymKeyError, forms_for};
-pub use load::load_dir;
+pub use load::{load_dir, load_texts};
 pub use permit::{Permitted, Released, permit};
 pub use set::{
     DenyRule, Effective, Eligibility, Jurisdiction, MechanismRule, Partner, PolicySet, Purpose, RateLimits, ReleaseSet,

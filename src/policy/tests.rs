@@ -125,6 +125,22 @@ fn files_reached_through_symlinks_load_as_in_a_configmap_volume() {
 }
 
 #[test]
+fn texts_load_as_their_directory_does() {
+    let texts = shipped_texts("policies/");
+    let set = load_texts(texts.iter().copied()).unwrap_or_else(|e| panic!("{}", show(&e)));
+    assert_eq!(set.digest(), shipped().digest());
+
+    let macau = texts.iter().find(|(name, _)| *name == "macau.toml").unwrap().1;
+    let macau = macau.replace("max_assertion_age = 600", "max_assertion_age = 0");
+    let edited =
+        texts.iter().map(|&(name, text)| if name == "macau.toml" { (name, macau.as_str()) } else { (name, text) });
+    let text = show(&load_texts(edited.filter(|(name, _)| *name != "purposes.toml")).unwrap_err());
+    for needle in ["./purposes.toml: missing policy file", "macau.toml:12: max_assertion_age must be 1 to 3600"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
 fn unknown_key_in_every_table_is_rejected_with_file_and_line() {
     let checked = check_unknown_keys("policies", load_dir);
     assert!(checked >= 30, "only {checked} injection sites");

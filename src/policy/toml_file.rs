@@ -34,6 +34,11 @@ impl SourceFile {
         }
     }
 
+    /// A file given as text: `name` is also the path shown in errors.
+    pub fn in_memory(name: &str, text: &str) -> SourceFile {
+        SourceFile { name: name.to_owned(), path: name.to_owned(), text: text.to_owned() }
+    }
+
     /// The `.toml` files directly in `dir` (`under` prefixes their names),
     /// sorted by name.
     pub fn read_all(dir: &Path, under: &str) -> Result<Vec<SourceFile>, Vec<FileError>> {

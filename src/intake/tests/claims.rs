@@ -372,6 +372,11 @@ fn person() {
             Err("claim person.residence_permit_number is not valid"),
         ),
         (
+            "permit of 18 bytes ending in a two-byte character",
+            set("person/residence_permit_number", jstr("8200001990010100é")),
+            Err("claim person.residence_permit_number is not valid"),
+        ),
+        (
             "permit X where 9 is due",
             set("person/residence_permit_number", jstr("82000019900101002X")),
             Err("claim person.residence_permit_number is not valid"),
