@@ -15,6 +15,7 @@
 //! | `LOAD_OPEN_FRACTION` | 0.8 | open-loop rate as a fraction of saturation |
 //! | `LOAD_QUIET_RATE` | 50 | the quiet partner's rate in the noisy-neighbour phases, per second |
 //! | `LOAD_NOISY_RATE` | 1000 | the noisy partner's rate (its policy allows 30 per second) |
+//! | `LOAD_MANY_BINARY` | this build's | the `hengqin-bridge` binary of the second server; with `LOAD_EXTRA_PARTNERS=0` the partners comparison compares two builds on one configuration |
 //!
 //! Phases: set-up (PKI, policies, both servers started, connections,
 //! warm-up) → crypto → closed-loop sweep on the base configuration (the
@@ -34,6 +35,7 @@ use drive::{Clients, Job, Mint, Tally, closed_loop, open_loop};
 use report::{Phase, Summary, cores, measure};
 use server::{Server, load_average};
 use setup::{NOISY, QUIET, World};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,7 @@ struct Settings {
     open_fraction: f64,
     quiet_rate: f64,
     noisy_rate: f64,
+    many_binary: Option<PathBuf>,
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -67,6 +70,7 @@ impl Settings {
             open_fraction: env_or("LOAD_OPEN_FRACTION", 0.8),
             quiet_rate: env_or("LOAD_QUIET_RATE", 50.0),
             noisy_rate: env_or("LOAD_NOISY_RATE", 1000.0),
+            many_binary: std::env::var_os("LOAD_MANY_BINARY").map(PathBuf::from),
         }
     }
 
@@ -185,8 +189,8 @@ async fn run(s: &Settings) {
 
     let world = World::create(s.extra_partners);
     println!("set-up: PKI and policies in {:.1} s", run_started.elapsed().as_secs_f64());
-    let base = Server::start("base", &world.base_config);
-    let many = Server::start("many", &world.many_config);
+    let base = Server::start("base", None, &world.base_config);
+    let many = Server::start("many", s.many_binary.as_deref(), &world.many_config);
     println!(
         "started: base (shipped partners, pid {}) in {} ms, {} MiB; many (+{} partners, pid {}) in {} ms, {} MiB",
         base.pid(),

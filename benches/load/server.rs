@@ -9,8 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// What `serve` prints on stderr once both listeners are bound.
-const SERVING: &str = "serving gRPC on ";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -24,10 +22,12 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(label: &'static str, config: &Path) -> Server {
+    /// Starts `binary` (this build's `hengqin-bridge` when `None`).
+    pub fn start(label: &'static str, binary: Option<&Path>, config: &Path) -> Server {
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hengqin-bridge"))
-            .arg("serve")
+        let binary = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_hengqin-bridge")));
+        let mut child = Command::new(binary)
+            .args(["--log-format", "json", "serve"])
             .arg("--config")
             .arg(config)
             .stdin(Stdio::null())
@@ -39,10 +39,13 @@ impl Server {
         let (bound, addr) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                match line.strip_prefix(SERVING).and_then(|rest| rest.split(' ').next()) {
+                match serving_address(&line) {
                     Some(grpc) => {
-                        let _ = bound.send(grpc.parse::<SocketAddr>().expect("a socket address"));
+                        let _ = bound.send(grpc);
                     }
+                    // Refusals (the noisy partner's thousands) are counted by
+                    // the harness, not echoed.
+                    None if line.contains(r#""message":"refused""#) => {}
                     None => eprintln!("[{label}] {line}"),
                 }
             }
@@ -94,6 +97,15 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The gRPC address of the node's `serving` log line (JSON logs).
+fn serving_address(line: &str) -> Option<SocketAddr> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["message"] != "serving" {
+        return None;
+    }
+    Some(v["grpc"].as_str()?.parse().expect("a socket address"))
 }
 
 /// The harness process's own user + system CPU time.
