@@ -64,6 +64,25 @@ fn openssl_verifies_every_rustcrypto_signature_under_the_default_id_only() {
 }
 
 #[test]
+fn rustcrypto_nonces_are_hedged_and_keys_sign_alike_across_many_keys() {
+    // Hedged RFC 6979: the same message signed twice gives two signatures,
+    // both valid. Across fresh keys (each with its own precomputed
+    // (1 + d)⁻¹ and Z_A), every signature verifies with OpenSSL.
+    let k = keys();
+    let public = public_key_of(&k.cert).unwrap();
+    let (a, b) = (k.fast.sign(b"record").unwrap(), k.fast.sign(b"record").unwrap());
+    assert_ne!(a, b, "two signatures of one message are equal: the nonce is not hedged");
+    for sig in [a, b] {
+        assert!(verify(&public, SM2_DEFAULT_ID, b"record", &sig).unwrap());
+    }
+    for _ in 0..16 {
+        let k = keys();
+        let sig = k.fast.sign(b"record").unwrap();
+        assert!(verify(&public_key_of(&k.cert).unwrap(), SM2_DEFAULT_ID, b"record", &sig).unwrap());
+    }
+}
+
+#[test]
 fn rustcrypto_verifies_every_openssl_signature_under_the_default_id_only() {
     let k = keys();
     let point = k.fast.public_key_uncompressed();
