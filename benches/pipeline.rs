@@ -337,7 +337,7 @@ fn raw_crypto(c: &mut Criterion, fx: &Fixture) {
         })
     });
     g.bench_function("sm2_verify", |b| {
-        b.iter(|| openssl_sm2::verify(&sm2_public, SM2_DEFAULT_ID, &message, &sm2_sig).expect("verify runs"))
+        b.iter(|| openssl_sm2::verify(sm2_public.as_pkey(), SM2_DEFAULT_ID, &message, &sm2_sig).expect("verify runs"))
     });
     g.finish();
 }
@@ -357,13 +357,15 @@ fn sm2_backends(c: &mut Criterion, fx: &Fixture) {
     let from_openssl = openssl_signer.sign(&message).expect("signs");
     let from_rustcrypto = rustcrypto_signer.sign(&message).expect("signs");
     assert!(rustcrypto_sm2::verify(&point, SM2_DEFAULT_ID_TEXT, &message, &from_openssl).expect("verify runs"));
-    assert!(openssl_sm2::verify(&public, SM2_DEFAULT_ID, &message, &from_rustcrypto).expect("verify runs"));
+    assert!(openssl_sm2::verify(public.as_pkey(), SM2_DEFAULT_ID, &message, &from_rustcrypto).expect("verify runs"));
 
     let mut g = c.benchmark_group("sm2");
     g.bench_function("sign/openssl", |b| b.iter(|| openssl_signer.sign(black_box(&message)).expect("signs")));
     g.bench_function("sign/rustcrypto", |b| b.iter(|| rustcrypto_signer.sign(black_box(&message)).expect("signs")));
     g.bench_function("verify/openssl", |b| {
-        b.iter(|| openssl_sm2::verify(&public, SM2_DEFAULT_ID, &message, black_box(&from_rustcrypto)).expect("runs"))
+        b.iter(|| {
+            openssl_sm2::verify(public.as_pkey(), SM2_DEFAULT_ID, &message, black_box(&from_rustcrypto)).expect("runs")
+        })
     });
     g.bench_function("verify/rustcrypto", |b| {
         b.iter(|| {

@@ -91,7 +91,7 @@ impl Checkpoint {
         let key = openssl_sm2::public_key_of(&cert).map_err(|_| CheckpointFault::Certificate)?;
         let signature = B64.decode(&self.signature).map_err(|_| CheckpointFault::Signature)?;
         let msg = signed_bytes(self.seq, &self.hash, &self.signed_at).map_err(|_| CheckpointFault::Signature)?;
-        if !openssl_sm2::verify(&key, SM2_DEFAULT_ID, &msg, &signature).unwrap_or(false) {
+        if !key.verify(SM2_DEFAULT_ID, &msg, &signature).unwrap_or(false) {
             return Err(CheckpointFault::Signature);
         }
         trust(&der).map_err(CheckpointFault::Untrusted)

@@ -135,8 +135,7 @@ fn check_signature(sig: &DetachedSignature, signed: &Map<String, Value>, problem
     let key_agrees = match &sig.stated_public_key {
         None => true,
         Some(stated) => {
-            let point = openssl_sm2::public_point_uncompressed(&key).ok();
-            let agrees = point.is_some() && STANDARD.decode(stated).ok() == point;
+            let agrees = STANDARD.decode(stated).ok().as_deref() == Some(key.point());
             if !agrees {
                 problems.push("public_key is not the key of the signature certificate".to_owned());
             }
@@ -145,7 +144,7 @@ fn check_signature(sig: &DetachedSignature, signed: &Map<String, Value>, problem
     };
     let verifies = jcs::canonicalize(&Value::Object(signed.clone()))
         .ok()
-        .and_then(|canonical| openssl_sm2::verify(&key, SM2_DEFAULT_ID, &canonical, value).ok())
+        .and_then(|canonical| key.verify(SM2_DEFAULT_ID, &canonical, value).ok())
         .unwrap_or(false);
     if !verifies {
         problems.push("signature does not verify over the canonical record".to_owned());

@@ -100,7 +100,7 @@ impl RustCryptoSm2Signer {
         let d: Scalar = *secret.to_nonzero_scalar();
 
         let cert_key = openssl_sm2::public_key_of(cert)?;
-        let public_point = openssl_sm2::public_point_uncompressed(&cert_key)?;
+        let public_point = cert_key.point().to_vec();
         let cert_public = PublicKey::from_sec1_bytes(&public_point)
             .map_err(|e| key_err("reading the certificate's SM2 point (sm2 crate)", e))?;
         if ProjectivePoint::mul_by_generator(&d).to_affine() != *cert_public.as_affine() {

@@ -22,10 +22,10 @@ impl OpensslSm2Signer {
     pub fn new(cert: X509, key: PKey<Private>) -> Result<Self, SigningError> {
         let key = Sm2PrivateKey::new(key)?;
         let cert_key = openssl_sm2::public_key_of(&cert)?;
-        if !cert_key.public_eq(key.as_pkey()) {
+        if !cert_key.as_pkey().public_eq(key.as_pkey()) {
             return Err(SigningError::Key("private key does not match the certificate's public key".into()));
         }
-        let public_point = openssl_sm2::public_point_uncompressed(&cert_key)?;
+        let public_point = cert_key.point().to_vec();
         let certificate_der =
             cert.to_der().map_err(|e| SigningError::Key(format!("encoding the signer certificate: {e}")))?;
         Ok(Self { key, certificate_der, public_point })

@@ -52,5 +52,5 @@ pub fn verify_sm2sm3_raw(cert: &X509Ref, input: &[u8], signature: &[u8]) -> bool
     }
     let Ok(der) = ecdsa_raw_to_der(signature) else { return false };
     let Ok(key) = openssl_sm2::public_key_of(cert) else { return false };
-    openssl_sm2::verify(&key, SM2_DEFAULT_ID, input, &der).unwrap_or(false)
+    key.verify(SM2_DEFAULT_ID, input, &der).unwrap_or(false)
 }

@@ -26,7 +26,7 @@ fn sm2sm3_valid(jws: &Jws) -> bool {
     let key = openssl_sm2::public_key_of(&x5c(&jws.header)[0]).unwrap();
     assert_eq!(jws.signature.len(), 64, "raw r‖s");
     let der = ecdsa_raw_to_der(&jws.signature).unwrap();
-    openssl_sm2::verify(&key, SM2_DEFAULT_ID, &jws.signing_input, &der).unwrap()
+    openssl_sm2::verify(key.as_pkey(), SM2_DEFAULT_ID, &jws.signing_input, &der).unwrap()
 }
 
 fn pin_of_x5c(jws: &Jws) -> String {
@@ -113,7 +113,7 @@ fn cn_gd_list_is_sm2sm3_signed_by_the_pinned_signer() {
     // Under OpenSSL's empty default ID the same signature fails.
     let key = openssl_sm2::public_key_of(&x5c(&jws.header)[0]).unwrap();
     let der = ecdsa_raw_to_der(&jws.signature).unwrap();
-    assert!(!openssl_sm2::verify(&key, b"", &jws.signing_input, &der).unwrap());
+    assert!(!openssl_sm2::verify(key.as_pkey(), b"", &jws.signing_input, &der).unwrap());
 
     let p = &jws.payload;
     assert_eq!(p["domain"], "CN-GD");

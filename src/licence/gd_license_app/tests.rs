@@ -185,8 +185,8 @@ fn the_signature_covers_the_canonical_document_without_its_four_members() {
     let canonical = jcs::canonicalize(&Value::Object(d)).unwrap();
     let cert = X509::from_der(s.certificate_der()).unwrap();
     let key = openssl_sm2::public_key_of(&cert).unwrap();
-    assert!(openssl_sm2::verify(&key, SM2_DEFAULT_ID, &canonical, &sig).unwrap());
-    assert!(!openssl_sm2::verify(&key, b"", &canonical, &sig).unwrap());
+    assert!(openssl_sm2::verify(key.as_pkey(), SM2_DEFAULT_ID, &canonical, &sig).unwrap());
+    assert!(!openssl_sm2::verify(key.as_pkey(), b"", &canonical, &sig).unwrap());
 }
 
 #[test]

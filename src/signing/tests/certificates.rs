@@ -57,17 +57,17 @@ fn issued_certificates_carry_sm2_with_sm3_and_the_new_signature() {
 fn verify_certificate_needs_the_id_it_was_signed_with() {
     let (ca, leaf) = ca_and_leaf(SM2_DEFAULT_ID);
     let ca_public = public_key_of(&ca).unwrap();
-    assert!(verify_certificate(&leaf, &ca_public, SM2_DEFAULT_ID).unwrap());
-    assert!(verify_certificate(&ca, &ca_public, SM2_DEFAULT_ID).unwrap());
-    assert!(!verify_certificate(&leaf, &ca_public, b"").unwrap());
+    assert!(verify_certificate(&leaf, ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
+    assert!(verify_certificate(&ca, ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
+    assert!(!verify_certificate(&leaf, ca_public.as_pkey(), b"").unwrap());
     // Someone else's key does not verify it either.
     let other = public_key_of(&ca_and_leaf(SM2_DEFAULT_ID).0).unwrap();
-    assert!(!verify_certificate(&leaf, &other, SM2_DEFAULT_ID).unwrap());
+    assert!(!verify_certificate(&leaf, other.as_pkey(), SM2_DEFAULT_ID).unwrap());
 
     let (ca_empty, leaf_empty) = ca_and_leaf(b"");
     let ca_empty_public = public_key_of(&ca_empty).unwrap();
-    assert!(verify_certificate(&leaf_empty, &ca_empty_public, b"").unwrap());
-    assert!(!verify_certificate(&leaf_empty, &ca_empty_public, SM2_DEFAULT_ID).unwrap());
+    assert!(verify_certificate(&leaf_empty, ca_empty_public.as_pkey(), b"").unwrap());
+    assert!(!verify_certificate(&leaf_empty, ca_empty_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
 }
 
 #[test]
@@ -80,13 +80,13 @@ fn a_certificate_signed_otherwise_is_resigned_sm2() {
     assert_eq!(format!("{:?}", ecdsa_signed.signature_algorithm().object()), "ecdsa-with-SHA256");
 
     let ca_public = public_key_of(&ecdsa_signed).unwrap();
-    assert!(!verify_certificate(&ecdsa_signed, &ca_public, SM2_DEFAULT_ID).unwrap());
+    assert!(!verify_certificate(&ecdsa_signed, ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
     let shared = ecdsa_signed.clone();
     let before = shared.to_der().unwrap();
     let resigned = sign_certificate(ecdsa_signed, &ca_key, SM2_DEFAULT_ID).unwrap();
     assert_eq!(format!("{:?}", resigned.signature_algorithm().object()), "SM2-with-SM3");
-    assert!(verify_certificate(&resigned, &ca_public, SM2_DEFAULT_ID).unwrap());
-    assert!(verify_certificate(&redecode(&resigned), &ca_public, SM2_DEFAULT_ID).unwrap());
+    assert!(verify_certificate(&resigned, ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
+    assert!(verify_certificate(&redecode(&resigned), ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
     // The object handed in (shared by its clone) was not changed.
     assert_eq!(shared.to_der().unwrap(), before);
     assert_eq!(format!("{:?}", shared.signature_algorithm().object()), "ecdsa-with-SHA256");
@@ -114,7 +114,7 @@ fn non_sm2_keys_are_errors_for_certificates() {
 fn public_key_of_an_sm2_certificate_is_an_sm2_key() {
     let (ca, leaf) = ca_and_leaf(SM2_DEFAULT_ID);
     let key = public_key_of(&leaf).unwrap();
-    assert!(!key.is_a(openssl::pkey::KeyType::EC));
+    assert!(!key.as_pkey().is_a(openssl::pkey::KeyType::EC));
     assert!(public_key_of(&ca).is_ok());
 }
 
@@ -165,7 +165,7 @@ fn verify_certificate_leaves_the_certificate_untouched() {
     let (ca, leaf) = ca_and_leaf(SM2_DEFAULT_ID);
     let leaf = redecode(&leaf);
     let ca_public = public_key_of(&ca).unwrap();
-    assert!(verify_certificate(&leaf, &ca_public, SM2_DEFAULT_ID).unwrap());
+    assert!(verify_certificate(&leaf, ca_public.as_pkey(), SM2_DEFAULT_ID).unwrap());
     // No ID was left on `leaf`: the store still checks it with the empty ID,
     // and an ID can still be set on it.
     assert!(!chain_verifies(&redecode(&ca), &leaf, INSIDE_VALIDITY).0);

@@ -55,11 +55,15 @@ fn openssl_verifies_every_rustcrypto_signature_under_the_default_id_only() {
     let public = public_key_of(&k.cert).unwrap();
     for msg in messages() {
         let sig = k.fast.sign(&msg).unwrap();
-        assert!(verify(&public, SM2_DEFAULT_ID, &msg, &sig).unwrap(), "length {}", msg.len());
-        assert!(!verify(&public, b"", &msg, &sig).unwrap(), "length {}: verified under the empty ID", msg.len());
+        assert!(verify(public.as_pkey(), SM2_DEFAULT_ID, &msg, &sig).unwrap(), "length {}", msg.len());
+        assert!(
+            !verify(public.as_pkey(), b"", &msg, &sig).unwrap(),
+            "length {}: verified under the empty ID",
+            msg.len()
+        );
         let mut other = msg.clone();
         other.push(0);
-        assert!(!verify(&public, SM2_DEFAULT_ID, &other, &sig).unwrap(), "length {}", msg.len());
+        assert!(!verify(public.as_pkey(), SM2_DEFAULT_ID, &other, &sig).unwrap(), "length {}", msg.len());
     }
 }
 
@@ -73,12 +77,12 @@ fn rustcrypto_nonces_are_hedged_and_keys_sign_alike_across_many_keys() {
     let (a, b) = (k.fast.sign(b"record").unwrap(), k.fast.sign(b"record").unwrap());
     assert_ne!(a, b, "two signatures of one message are equal: the nonce is not hedged");
     for sig in [a, b] {
-        assert!(verify(&public, SM2_DEFAULT_ID, b"record", &sig).unwrap());
+        assert!(verify(public.as_pkey(), SM2_DEFAULT_ID, b"record", &sig).unwrap());
     }
     for _ in 0..16 {
         let k = keys();
         let sig = k.fast.sign(b"record").unwrap();
-        assert!(verify(&public_key_of(&k.cert).unwrap(), SM2_DEFAULT_ID, b"record", &sig).unwrap());
+        assert!(verify(public_key_of(&k.cert).unwrap().as_pkey(), SM2_DEFAULT_ID, b"record", &sig).unwrap());
     }
 }
 
@@ -156,7 +160,7 @@ fn rustcrypto_signer_takes_an_ec_key_on_the_sm2_curve_as_sm2() {
     let cert = X509::from_pem(&self_signed_pem(&sm2)).unwrap();
     let signer = RustCryptoSm2Signer::new(&cert, ec).unwrap();
     let sig = signer.sign(b"m").unwrap();
-    assert!(verify(&public_key_of(&cert).unwrap(), SM2_DEFAULT_ID, b"m", &sig).unwrap());
+    assert!(verify(public_key_of(&cert).unwrap().as_pkey(), SM2_DEFAULT_ID, b"m", &sig).unwrap());
 }
 
 #[test]
@@ -185,6 +189,6 @@ fn backend_names_round_trip_and_openssl_is_the_default() {
     for backend in SignerBackend::ALL {
         let signer = backend.signer_from_pem(&cert_pem, &key_pem).unwrap();
         let sig = signer.sign(b"licence").unwrap();
-        assert!(verify(&public, SM2_DEFAULT_ID, b"licence", &sig).unwrap(), "{backend:?}");
+        assert!(verify(public.as_pkey(), SM2_DEFAULT_ID, b"licence", &sig).unwrap(), "{backend:?}");
     }
 }

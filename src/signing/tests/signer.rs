@@ -25,8 +25,8 @@ fn signer_signs_sm2_under_the_default_id_and_exposes_its_certificate() {
 
     let sig = signer.sign(b"record").unwrap();
     let public = public_key_of(&cert).unwrap();
-    assert!(verify(&public, SM2_DEFAULT_ID, b"record", &sig).unwrap());
-    assert!(!verify(&public, b"", b"record", &sig).unwrap());
+    assert!(verify(public.as_pkey(), SM2_DEFAULT_ID, b"record", &sig).unwrap());
+    assert!(!verify(public.as_pkey(), b"", b"record", &sig).unwrap());
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn signer_takes_an_ec_key_on_the_sm2_curve_as_sm2() {
     let cert = openssl::x509::X509::from_pem(&self_signed_pem(&sm2)).unwrap();
     let signer = OpensslSm2Signer::new(cert.clone(), ec).unwrap();
     let sig = signer.sign(b"m").unwrap();
-    assert!(verify(&public_key_of(&cert).unwrap(), SM2_DEFAULT_ID, b"m", &sig).unwrap());
+    assert!(verify(public_key_of(&cert).unwrap().as_pkey(), SM2_DEFAULT_ID, b"m", &sig).unwrap());
 }
 
 #[test]
