@@ -15,6 +15,7 @@
 //! | `LOAD_OPEN_FRACTION` | 0.8 | open-loop rate as a fraction of saturation |
 //! | `LOAD_QUIET_RATE` | 50 | the quiet partner's rate in the noisy-neighbour phases, per second |
 //! | `LOAD_NOISY_RATE` | 1000 | the noisy partner's rate (its policy allows 30 per second) |
+//! | `LOAD_SERVER_CPUS` | unset | pin both servers to these CPUs (a `taskset -c` list); run the harness under `taskset -c` on the others, so that the load generator does not share the servers' cores |
 //! | `LOAD_MANY_BINARY` | this build's | the `hengqin-bridge` binary of the second server; with `LOAD_EXTRA_PARTNERS=0` the partners comparison compares two builds on one configuration |
 //!
 //! Phases: set-up (PKI, policies, both servers started, connections,
@@ -51,6 +52,7 @@ struct Settings {
     quiet_rate: f64,
     noisy_rate: f64,
     many_binary: Option<PathBuf>,
+    server_cpus: Option<String>,
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -71,6 +73,7 @@ impl Settings {
             quiet_rate: env_or("LOAD_QUIET_RATE", 50.0),
             noisy_rate: env_or("LOAD_NOISY_RATE", 1000.0),
             many_binary: std::env::var_os("LOAD_MANY_BINARY").map(PathBuf::from),
+            server_cpus: std::env::var("LOAD_SERVER_CPUS").ok(),
         }
     }
 
@@ -189,8 +192,9 @@ async fn run(s: &Settings) {
 
     let world = World::create(s.extra_partners);
     println!("set-up: PKI and policies in {:.1} s", run_started.elapsed().as_secs_f64());
-    let base = Server::start("base", None, &world.base_config);
-    let many = Server::start("many", s.many_binary.as_deref(), &world.many_config);
+    let cpus = s.server_cpus.as_deref();
+    let base = Server::start("base", None, cpus, &world.base_config);
+    let many = Server::start("many", s.many_binary.as_deref(), cpus, &world.many_config);
     println!(
         "started: base (shipped partners, pid {}) in {} ms, {} MiB; many (+{} partners, pid {}) in {} ms, {} MiB",
         base.pid(),

@@ -92,8 +92,13 @@ pub async fn measure(name: String, server: &Server, driver: impl Future<Output =
     Phase { name, tally, translations, wall, server_cpu, harness_cpu, others_cpu, p50, p99, max }
 }
 
+/// The machine's CPUs (`cpuN` lines of `/proc/stat`), whatever this
+/// process's affinity: the harness may run pinned to some of them.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let n =
+        stat.lines().filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit)).count();
+    n.max(1)
 }
 
 fn us(d: Duration) -> String {

@@ -22,11 +22,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `binary` (this build's `hengqin-bridge` when `None`).
-    pub fn start(label: &'static str, binary: Option<&Path>, config: &Path) -> Server {
+    /// Starts `binary` (this build's `hengqin-bridge` when `None`), pinned
+    /// to the CPU list `cpus` (`taskset -c`) when given.
+    pub fn start(label: &'static str, binary: Option<&Path>, cpus: Option<&str>, config: &Path) -> Server {
         let started = Instant::now();
         let binary = binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_hengqin-bridge")));
-        let mut child = Command::new(binary)
+        let mut command = match cpus {
+            // taskset execs the server: the child's pid is the server's.
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(cpus).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(["--log-format", "json", "serve"])
             .arg("--config")
             .arg(config)
