@@ -30,6 +30,8 @@ pub struct Phase {
     pub p50: Duration,
     pub p99: Duration,
     pub max: Duration,
+    /// Audit events per group commit in the window (`/metrics`).
+    pub audit_batch: f64,
 }
 
 impl Phase {
@@ -47,15 +49,26 @@ impl Phase {
 
     pub fn print_header() {
         println!(
-            "{:<28} {:>7} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>11} {:>11} {:>7}",
-            "phase", "ok", "err", "wall s", "tr/s", "p50", "p99", "max", "server/tr", "harness/tr", "others"
+            "{:<28} {:>7} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>11} {:>11} {:>7} {:>8}",
+            "phase",
+            "ok",
+            "err",
+            "wall s",
+            "tr/s",
+            "p50",
+            "p99",
+            "max",
+            "server/tr",
+            "harness/tr",
+            "others",
+            "ev/flush"
         );
     }
 
     pub fn print_row(&self) {
         let cores = cores() as f64;
         println!(
-            "{:<28} {:>7} {:>5} {:>6.2} {:>8.0} {:>8} {:>8} {:>8} {:>11} {:>11} {:>6.0}%",
+            "{:<28} {:>7} {:>5} {:>6.2} {:>8.0} {:>8} {:>8} {:>8} {:>11} {:>11} {:>6.0}% {:>8.1}",
             self.name,
             self.tally.ok,
             self.tally.failed(),
@@ -67,6 +80,7 @@ impl Phase {
             us(self.server_cpu_per_translation()),
             us(self.harness_cpu_per_translation()),
             100.0 * self.others_cpu.as_secs_f64() / (self.wall.as_secs_f64() * cores),
+            self.audit_batch,
         );
         for (reason, n) in &self.tally.errors {
             println!("{:<28}   refused {n} × {reason}", "");
@@ -80,6 +94,7 @@ impl Phase {
 /// Runs `driver`, reading the CPU counters around it (not printed yet).
 pub async fn measure(name: String, server: &Server, driver: impl Future<Output = Tally>) -> Phase {
     let (server0, harness0, machine0) = (server.cpu(), own_cpu(), machine_busy());
+    let audit0 = server.audit();
     let started = Instant::now();
     let mut tally = driver.await;
     let wall = started.elapsed();
@@ -87,9 +102,11 @@ pub async fn measure(name: String, server: &Server, driver: impl Future<Output =
     let harness_cpu = own_cpu().saturating_sub(harness0);
     let machine = machine_busy().saturating_sub(machine0);
     let others_cpu = machine.saturating_sub(server_cpu + harness_cpu);
+    let audit = server.audit();
+    let audit_batch = (audit.0 - audit0.0) as f64 / (audit.1 - audit0.1).max(1) as f64;
     let (p50, p99, max) = (tally.percentile(50.0), tally.percentile(99.0), tally.percentile(100.0));
     let translations = tally.ok;
-    Phase { name, tally, translations, wall, server_cpu, harness_cpu, others_cpu, p50, p99, max }
+    Phase { name, tally, translations, wall, server_cpu, harness_cpu, others_cpu, p50, p99, max, audit_batch }
 }
 
 /// The machine's CPUs (`cpuN` lines of `/proc/stat`), whatever this

@@ -2,7 +2,7 @@
 //! and CPU time as Linux accounts it: the child's, the harness's own, the
 //! whole machine's.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +16,8 @@ pub struct Server {
     label: &'static str,
     child: Child,
     pub grpc: SocketAddr,
+    /// The admin listener (`/metrics`).
+    pub admin: SocketAddr,
     /// From spawning the process to both listeners bound: config,
     /// policies, trust lists, store, admission state.
     pub startup: Duration,
@@ -50,8 +52,8 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 match serving_address(&line) {
-                    Some(grpc) => {
-                        let _ = bound.send(grpc);
+                    Some(addrs) => {
+                        let _ = bound.send(addrs);
                     }
                     // Refusals (the noisy partner's thousands) are counted by
                     // the harness, not echoed.
@@ -60,9 +62,9 @@ impl Server {
                 }
             }
         });
-        let grpc =
+        let (grpc, admin) =
             addr.recv_timeout(START_TIMEOUT).unwrap_or_else(|e| panic!("{label}: the server did not start: {e}"));
-        Server { label, child, grpc, startup: started.elapsed() }
+        Server { label, child, grpc, admin, startup: started.elapsed() }
     }
 
     pub fn pid(&self) -> u32 {
@@ -72,6 +74,19 @@ impl Server {
     /// User + system CPU time of the server, every thread, dead ones too.
     pub fn cpu(&self) -> Duration {
         process_cpu(&format!("/proc/{}/stat", self.pid()))
+    }
+
+    /// The audit writer's events and flushes so far, from `/metrics`.
+    pub fn audit(&self) -> (u64, u64) {
+        let mut body = String::new();
+        if let Ok(mut s) = std::net::TcpStream::connect(self.admin) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(s, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let _ = s.read_to_string(&mut body);
+        }
+        let value =
+            |name: &str| body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0);
+        (value("hengqin_bridge_audit_events_total"), value("hengqin_bridge_audit_flushes_total"))
     }
 
     /// Resident memory, KiB.
@@ -109,13 +124,15 @@ impl Drop for Server {
     }
 }
 
-/// The gRPC address of the node's `serving` log line (JSON logs).
-fn serving_address(line: &str) -> Option<SocketAddr> {
+/// The gRPC and admin addresses of the node's `serving` log line (JSON
+/// logs).
+fn serving_address(line: &str) -> Option<(SocketAddr, SocketAddr)> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     if v["message"] != "serving" {
         return None;
     }
-    Some(v["grpc"].as_str()?.parse().expect("a socket address"))
+    let addr = |key: &str| v[key].as_str().and_then(|a| a.parse().ok()).expect("a socket address");
+    Some((addr("grpc"), addr("admin")))
 }
 
 /// The harness process's own user + system CPU time.

@@ -156,6 +156,8 @@ impl Gateway for Node {
         if let Some(hit) = self.retries.get(&partner, &req.request_id, &digest, now) {
             return Ok(hit);
         }
+        // This request's event is coming: a batch being gathered waits for it.
+        let expecting = self.audit.expecting();
         let snap = self.snapshot.load_full();
         let replay = self.replay.clone();
         let (p, input) = (partner.clone(), req.clone());
@@ -187,6 +189,7 @@ impl Gateway for Node {
             subject: trace.subject,
         };
         let (purpose, source_sha256) = (event.purpose.clone(), event.source_sha256.clone());
+        drop(expecting);
         let ticket = self.audit.append(event).map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
         ticket.await.map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
         // The decision as the audit holds it, minus the subject: refusals
@@ -230,6 +233,10 @@ impl Gateway for Node {
             licence_id: report.licence_id,
             signed_at: report.signed_at,
         })
+    }
+
+    fn audit_stats(&self) -> crate::audit::AuditStats {
+        self.audit.stats()
     }
 
     fn trust_status(&self) -> Vec<DomainStatusView> {

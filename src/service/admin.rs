@@ -82,6 +82,7 @@ async fn respond(req: &Request<Incoming>, readiness: &Readiness, metrics: &Metri
         "/metrics" => {
             let gateway = readiness.gateway();
             metrics.observe_trust(&gateway.trust_status(), readiness.is_ready());
+            metrics.observe_audit(&gateway.audit_stats());
             reply(StatusCode::OK, OPENMETRICS, metrics.encode())
         }
         _ => reply(StatusCode::NOT_FOUND, TEXT, "not found\n"),

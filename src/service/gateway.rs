@@ -93,6 +93,11 @@ pub trait Gateway: Send + Sync + 'static {
     /// returns once the node has tried (bounded by the fetch timeout).
     async fn refresh_trust(&self) {}
 
+    /// The audit writer's counters (`/metrics`); zero where there is none.
+    fn audit_stats(&self) -> crate::audit::AuditStats {
+        crate::audit::AuditStats::default()
+    }
+
     /// The partner is one of the loaded policies'.
     fn known_partner(&self, id: &PartnerId) -> bool;
 

@@ -6,6 +6,7 @@
 //! `other` otherwise), so no caller can grow the label sets.
 
 use super::gateway::DomainStatusView;
+use crate::audit::AuditStats;
 use crate::model::Reason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -90,6 +91,8 @@ pub struct Metrics {
     trust_age: Family<DomainLabels, Gauge>,
     trust_sequence: Family<DomainLabels, Gauge>,
     ready: Gauge,
+    audit_events: Counter,
+    audit_flushes: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -116,6 +119,8 @@ impl Metrics {
             trust_age: Family::default(),
             trust_sequence: Family::default(),
             ready: Gauge::default(),
+            audit_events: Counter::default(),
+            audit_flushes: Counter::default(),
         };
         m.register_own()
     }
@@ -138,6 +143,12 @@ impl Metrics {
         r.register("trust_fresh", "1 when the trust domain's list is usable", self.trust_fresh.clone());
         r.register("trust_age_seconds", "seconds since the domain's list was issued", self.trust_age.clone());
         r.register("trust_sequence", "sequence of the domain's accepted list", self.trust_sequence.clone());
+        r.register("audit_events", "audit events made durable since start", self.audit_events.clone());
+        r.register(
+            "audit_flushes",
+            "audit group commits (store flushes) since start; events ÷ flushes is the mean batch",
+            self.audit_flushes.clone(),
+        );
         r.register("ready", "1 when the node serves (health and /readyz)", self.ready.clone());
         self
     }
@@ -192,6 +203,12 @@ impl Metrics {
         self.ready.set(i64::from(ready));
     }
 
+    /// Sets the audit counters from the writer's own (done at every scrape).
+    pub fn observe_audit(&self, stats: &AuditStats) {
+        self.audit_events.inner().store(stats.events, std::sync::atomic::Ordering::Relaxed);
+        self.audit_flushes.inner().store(stats.flushes, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -220,6 +237,7 @@ mod tests {
         m.call(CallRecord { refused: Some(Reason::Replayed), ..ok });
         m.handshake(HandshakeOutcome::Failed);
         m.reload(false);
+        m.observe_audit(&AuditStats { events: 7, flushes: 3, ..AuditStats::default() });
         m.observe_trust(
             &[DomainStatusView { id: TrustDomainId::CnGd, list: None, fresh: false, last_error: None }],
             false,
@@ -234,6 +252,8 @@ mod tests {
             r#"hengqin_bridge_reloads_total{outcome="refused"} 1"#,
             r#"hengqin_bridge_trust_fresh{domain="CN-GD"} 0"#,
             "hengqin_bridge_ready 0",
+            "hengqin_bridge_audit_events_total 7",
+            "hengqin_bridge_audit_flushes_total 3",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
