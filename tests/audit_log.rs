@@ -116,12 +116,8 @@ fn a_full_queue_refuses_at_once_and_queued_events_are_written() {
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
     let held = HeldSigner { inner: signer("s"), entered: Mutex::new(entered_tx), release: Mutex::new(release_rx) };
-    let log = AuditLog::open(
-        &store,
-        Arc::new(held),
-        AuditOptions { queue: 2, max_batch: 8, checkpoint_every: 1, ..AuditOptions::default() },
-    )
-    .unwrap();
+    let log =
+        AuditLog::open(&store, Arc::new(held), AuditOptions { queue: 2, max_batch: 8, checkpoint_every: 1 }).unwrap();
     let first = log.append(permit(1)).unwrap();
     entered.recv().unwrap(); // the writer is inside the first batch
     let queued = [log.append(permit(2)).unwrap(), log.append(permit(3)).unwrap()];
@@ -170,36 +166,6 @@ fn an_append_can_be_awaited() {
         seqs
     });
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-}
-
-#[test]
-fn an_announced_event_is_waited_for_and_a_lone_one_is_not() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open(tmp.path()).unwrap();
-    // A linger far longer than the test: only the announcement decides.
-    let options = AuditOptions { linger: std::time::Duration::from_secs(600), ..AuditOptions::default() };
-    let log = AuditLog::open(&store, signer("s"), options).unwrap();
-
-    // Nothing announced: the event is flushed on its own, at once.
-    log.append_blocking(permit(1)).unwrap();
-    assert_eq!((log.stats().events, log.stats().flushes), (1, 1));
-
-    // Another request's event is announced: the batch that takes the first
-    // event waits for the second, and both share one flush.
-    let announced = log.expecting();
-    let first = log.append(permit(2)).unwrap();
-    let second = log.append(permit(3)).unwrap();
-    drop(announced);
-    assert_eq!(first.wait().unwrap().seq, 2);
-    assert_eq!(second.wait().unwrap().seq, 3);
-    assert_eq!((log.stats().events, log.stats().flushes, log.stats().largest_batch), (3, 2, 2));
-
-    // An announcement withdrawn without an event releases the batch too.
-    let abandoned = log.expecting();
-    let lone = log.append(permit(4)).unwrap();
-    drop(abandoned);
-    assert_eq!(lone.wait().unwrap().seq, 4);
-    assert_eq!((log.stats().events, log.stats().flushes), (4, 3));
 }
 
 /// Not a timed test: prints how many events one flush carried under

@@ -156,8 +156,6 @@ impl Gateway for Node {
         if let Some(hit) = self.retries.get(&partner, &req.request_id, &digest, now) {
             return Ok(hit);
         }
-        // This request's event is coming: a batch being gathered waits for it.
-        let expecting = self.audit.expecting();
         let snap = self.snapshot.load_full();
         let replay = self.replay.clone();
         let (p, input) = (partner.clone(), req.clone());
@@ -189,7 +187,6 @@ impl Gateway for Node {
             subject: trace.subject,
         };
         let (purpose, source_sha256) = (event.purpose.clone(), event.source_sha256.clone());
-        drop(expecting);
         let ticket = self.audit.append(event).map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
         ticket.await.map_err(|e| Rejection::new(Reason::Internal, format!("audit: {e}")))?;
         // The decision as the audit holds it, minus the subject: refusals

@@ -4,17 +4,6 @@
 //! caller in the batch (group commit). Under load one flush serves many
 //! requests; alone, a request pays for one flush.
 //!
-//! A flush is quick next to a translation, so without help the batches
-//! stay at about one event even at saturation (1.2–1.3 events per flush
-//! measured by the load harness), and every request pays for a flush and
-//! sled's thread-pool hand-off. So callers announce events before they
-//! make them ([`AuditLog::expecting`]: a request entering the pipeline),
-//! and while any announced event has not arrived the writer waits for it,
-//! up to [`AuditOptions::linger`] after the batch's first event, before it
-//! flushes. A caller alone (a quiet partner, a client sending one request
-//! after another) announces nothing the writer could wait for, and its
-//! event is flushed at once.
-//!
 //! A flush that fails leaves the log failed: every later append is refused,
 //! because answering requests whose events may not be durable is what the
 //! audit chain exists to prevent.
@@ -30,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// Bounds and cadence of the writer.
@@ -45,33 +33,11 @@ pub struct AuditOptions {
     /// since the last one (at the end of the batch that crosses it), and
     /// on shutdown.
     pub checkpoint_every: u64,
-    /// How long a batch waits for announced events (see the module
-    /// docs); zero flushes every batch at once.
-    pub linger: Duration,
-}
-
-/// How often a lingering batch looks again at the announced count.
-const LINGER_STEP: Duration = Duration::from_micros(250);
-
-/// An announced audit event ([`AuditLog::expecting`]); dropping it
-/// withdraws the announcement.
-pub struct Expecting(Arc<Counters>);
-
-impl std::fmt::Debug for Expecting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Expecting")
-    }
-}
-
-impl Drop for Expecting {
-    fn drop(&mut self) {
-        self.0.announced.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl Default for AuditOptions {
     fn default() -> Self {
-        AuditOptions { queue: 4096, max_batch: 512, checkpoint_every: 1000, linger: Duration::from_millis(3) }
+        AuditOptions { queue: 4096, max_batch: 512, checkpoint_every: 1000 }
     }
 }
 
@@ -93,8 +59,6 @@ pub struct AuditStats {
 
 #[derive(Default)]
 struct Counters {
-    /// Events announced by [`AuditLog::expecting`] and not yet appended.
-    announced: AtomicU64,
     events: AtomicU64,
     flushes: AtomicU64,
     largest_batch: AtomicU64,
@@ -147,16 +111,6 @@ impl AuditLog {
                 Err(e)
             }
         }
-    }
-
-    /// Announces an event the caller is about to [`append`](Self::append):
-    /// while the guard lives, a batch that is being gathered waits for it
-    /// (at most [`AuditOptions::linger`]). Drop it just before the event
-    /// is appended (so that a caller alone is never waited for), or when
-    /// it is abandoned.
-    pub fn expecting(&self) -> Expecting {
-        self.counters.announced.fetch_add(1, Ordering::AcqRel);
-        Expecting(self.counters.clone())
     }
 
     /// Queues `event`; the ticket resolves once it is durable. Refuses at
@@ -242,27 +196,14 @@ impl Writer {
     }
 
     fn run(mut self, rx: Receiver<Job>) -> Result<(), AuditError> {
-        let (max, linger) = (self.options.max_batch.max(1), self.options.linger);
+        let max = self.options.max_batch.max(1);
         while let Ok(first) = rx.recv() {
-            let deadline = Instant::now() + linger;
             let mut jobs = Vec::with_capacity(max.min(64));
             jobs.push(first);
             while jobs.len() < max {
                 match rx.try_recv() {
                     Ok(job) => jobs.push(job),
-                    Err(_) if self.counters.announced.load(Ordering::Acquire) == 0 => break,
-                    Err(_) => {
-                        // Announced events are on their way: wait for the
-                        // next, looking again now and then (an announcement
-                        // may be withdrawn), until the deadline.
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            break;
-                        }
-                        if let Ok(job) = rx.recv_timeout(left.min(LINGER_STEP)) {
-                            jobs.push(job);
-                        }
-                    }
+                    Err(_) => break,
                 }
             }
             self.commit(jobs);

@@ -35,7 +35,7 @@ mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointFault};
 pub use event::{AuditEvent, AuditReason, AuditRecord, Decision, GENESIS_HASH};
-pub use log::{AuditLog, AuditOptions, AuditStats, Expecting};
+pub use log::{AuditLog, AuditOptions, AuditStats};
 pub use ticket::AppendTicket;
 pub use verify::{AuditReport, ExportSummary, Problem, export, verify};
 
