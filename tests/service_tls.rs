@@ -3,6 +3,8 @@
 //! partner identity, refusals as statuses, the request size limit, health,
 //! reflection, the admin endpoints and draining.
 
+mod tls_client;
+
 use hengqin_bridge::config::{Config, ServerConfig};
 use hengqin_bridge::dev::pki::{ClientCertKind, Pki, PkiOptions, generate, layout};
 use hengqin_bridge::model::{PartnerId, Reason, Rejection, TrustDomainId};
@@ -14,7 +16,7 @@ use hengqin_bridge::service::{
 };
 use hengqin_bridge::trust::{Anchors, DomainTrust, list};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, ServerName};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -191,21 +193,8 @@ fn voucher_request() -> TranslateRequest {
 /// first frame: in TLS 1.3 the server judges the client certificate after
 /// the client has finished, so its verdict arrives on the first read.
 async fn handshake(node: &Node, files: Option<(PathBuf, PathBuf)>) -> Result<(), rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(&node.read(layout::SERVER_CA)).unwrap()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let mut config = match files {
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
-            builder.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).unwrap()).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config =
+        tls_client::config(&node.read(layout::SERVER_CA), files.as_ref().map(|(c, k)| (c.as_path(), k.as_path())));
     let as_rustls = |e: std::io::Error| {
         e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).cloned().unwrap_or_else(|| panic!("not TLS: {e}"))
     };

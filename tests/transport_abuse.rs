@@ -9,6 +9,7 @@
 //! counted. Durations are hang guards only: outcomes are what is asserted.
 
 mod node;
+mod tls_client;
 
 use hengqin_bridge::dev::mint::Flow;
 use hengqin_bridge::dev::pki::{ClientCertKind, layout};
@@ -16,8 +17,7 @@ use hengqin_bridge::model::PartnerId;
 use hengqin_bridge::service::pb::TranslateResponse;
 use hengqin_bridge::service::{HANDSHAKE_TIMEOUT, MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES};
 use node::{Limits, TestNode, request};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,21 +54,10 @@ fn identity(n: &TestNode, partner: &str, kind: ClientCertKind) -> (PathBuf, Path
 
 /// TLS to the node by hand (ALPN h2), presenting `identity` if any.
 async fn tls(n: &TestNode, identity: Option<&(PathBuf, PathBuf)>) -> std::io::Result<TlsStream<TcpStream>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(n.pki.path(layout::SERVER_CA)).unwrap()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let mut config = match identity {
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
-            builder.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).unwrap()).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = tls_client::config(
+        &std::fs::read(n.pki.path(layout::SERVER_CA)).unwrap(),
+        identity.map(|(c, k)| (c.as_path(), k.as_path())),
+    );
     let tcp = TcpStream::connect(n.addrs.grpc).await?;
     let name = ServerName::IpAddress(n.addrs.grpc.ip().into());
     tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await
