@@ -42,7 +42,7 @@
 //! `check`, `translate`, `verify-licence`, `dev`.
 //!
 //! The decision core (`intake`, `trust`, `policy`, `mapping`, `licence`,
-//! `pipeline`) does no I/O and never reads the clock; `tests/core_imports.rs`
+//! `pipeline`) does no I/O and never reads the clock; `tests/it/core_imports.rs`
 //! enforces it.
 #![deny(unsafe_code)]
 

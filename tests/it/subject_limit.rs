@@ -2,8 +2,7 @@
 //! one resident, each valid on its own, run through `pipeline::process`
 //! with the governor-backed [`Admission`] as the subject gate.
 
-mod support;
-
+use crate::support::Env;
 use governor::clock::FakeRelativeClock;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::limits::{Admission, AdmissionSettings, MemoryQuotaLedger};
@@ -12,7 +11,6 @@ use hengqin_bridge::pipeline::process;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use support::Env;
 
 #[test]
 fn the_fourth_licence_about_one_resident_within_a_minute_is_refused() {

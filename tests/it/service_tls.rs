@@ -3,7 +3,7 @@
 //! partner identity, refusals as statuses, the request size limit, health,
 //! reflection, the admin endpoints and draining.
 
-mod tls_client;
+use crate::tls_client;
 
 use hengqin_bridge::config::{Config, ServerConfig};
 use hengqin_bridge::dev::pki::{ClientCertKind, Pki, PkiOptions, generate, layout};

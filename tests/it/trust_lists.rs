@@ -2,14 +2,12 @@
 //! signature, a sequence not below the accepted one and before `expires`;
 //! and the validated-chain cache bounded by the CRL's `nextUpdate`.
 
-mod support;
-
+use crate::support::Env;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::dev::pki::{ListSigner, SignerKind, TrustListSpec};
 use hengqin_bridge::intake::{DecodedChains, LeafKey};
 use hengqin_bridge::model::{Reason, TrustDomainId};
 use hengqin_bridge::trust::{ListError, Role, TrustError, list};
-use support::Env;
 use time::Duration;
 
 const MO: TrustDomainId = TrustDomainId::Mo;

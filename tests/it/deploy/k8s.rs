@@ -364,7 +364,7 @@ fn config_map(name: &str, files: &[(String, String)]) -> String {
 }
 
 const GENERATED: &str = "# Generated from the repository's files; tests/deploy/k8s.rs checks that it\n\
-                         # still equals them (regenerate: HENGQIN_BLESS=1 cargo test --test deploy).\n";
+                         # still equals them (regenerate: HENGQIN_BLESS=1 cargo test --test it deploy::).\n";
 
 /// What policies.yaml and mappings.yaml must hold.
 fn generated() -> Vec<(PathBuf, String)> {
@@ -389,7 +389,7 @@ fn the_policy_and_mapping_configmaps_hold_the_shipped_files() {
         }
     }
     let all = resources();
-    let stale = format!("stale: regenerate with {BLESS}=1 cargo test --test deploy");
+    let stale = format!("stale: regenerate with {BLESS}=1 cargo test --test it deploy::");
     // Parsed back, each ConfigMap holds exactly the files, byte for byte.
     for (name, dir) in [
         ("hengqin-bridge-policies", "policies"),

@@ -6,14 +6,12 @@
 //! What is not a decision leaves no event: a retry with the same request
 //! id is answered from the first response.
 
-mod node;
-
+use crate::node::{Client, TestNode, request};
 use hengqin_bridge::audit;
 use hengqin_bridge::dev::mint::Flow;
 use hengqin_bridge::dev::pki::layout;
 use hengqin_bridge::service::pb::TranslateRequest;
 use hengqin_bridge::store::Store;
-use node::{Client, TestNode, request};
 use serde_json::{Value, json};
 use tonic_types::StatusExt;
 

@@ -2,8 +2,6 @@
 //! over gRPC + mTLS, a replay is refused with its reason in ErrorInfo, and
 //! after shutdown the audit chain verifies with both decisions in it.
 
-mod support;
-
 use hengqin_bridge::config::Config;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{PkiOptions, generate};

@@ -11,15 +11,10 @@
 //!   the kubelet lays them out, pass `check`.
 //! - `docs`: `deploy/README.md` explains every reason code and metric.
 
-#[path = "deploy/config.rs"]
 mod config;
-#[path = "deploy/container.rs"]
 mod container;
-#[path = "deploy/docs.rs"]
 mod docs;
-#[path = "deploy/k8s.rs"]
 mod k8s;
-#[path = "deploy/systemd.rs"]
 mod systemd;
 
 use std::path::{Path, PathBuf};

@@ -35,8 +35,7 @@
 //! Every case runs at [`NOW`]; dates in case files are written for it.
 //! Expectations are written by hand, never produced by the code under test.
 
-mod support;
-
+use crate::support::Env;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::intake::RELEASABLE_PATHS;
 use hengqin_bridge::licence::{self, SignedLicence};
@@ -47,7 +46,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use support::Env;
 use time::OffsetDateTime;
 use time::macros::datetime;
 

@@ -8,11 +8,9 @@
 //! repeats. sled opens a store in one process only, hence the checks run
 //! between two lives of the node.
 
-mod node;
-
+use crate::node::{Client, Limits, TestNode, request};
 use hengqin_bridge::dev::mint::Flow;
 use hengqin_bridge::service::BoundAddrs;
-use node::{Client, Limits, TestNode, request};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

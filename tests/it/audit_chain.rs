@@ -2,14 +2,13 @@
 //! checkpoint signatures, the export, and that no personal data can enter
 //! an event.
 
-use audit_support::*;
+use crate::audit_support::*;
 use hengqin_bridge::audit::{self, AuditError, AuditEvent, AuditLog, AuditReason, AuditRecord, Checkpoint, Decision};
 use hengqin_bridge::model::Reason;
 use hengqin_bridge::store::Store;
 use std::collections::BTreeSet;
 
-mod audit_support;
-mod raw_sled;
+use crate::raw_sled;
 
 #[test]
 fn a_changed_event_is_the_first_bad_one() {

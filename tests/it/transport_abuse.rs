@@ -5,18 +5,17 @@
 //! Each is bounded or refused, and another partner is served throughout.
 //!
 //! Which alert each refused handshake gets is asserted in
-//! `tests/service_tls.rs`; here it is enough that they are refused, and
+//! `tests/it/service_tls.rs`; here it is enough that they are refused, and
 //! counted. Durations are hang guards only: outcomes are what is asserted.
 
-mod node;
-mod tls_client;
+use crate::tls_client;
 
+use crate::node::{Limits, TestNode, request};
 use hengqin_bridge::dev::mint::Flow;
 use hengqin_bridge::dev::pki::{ClientCertKind, layout};
 use hengqin_bridge::model::PartnerId;
 use hengqin_bridge::service::pb::TranslateResponse;
 use hengqin_bridge::service::{HANDSHAKE_TIMEOUT, MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES};
-use node::{Limits, TestNode, request};
 use rustls::pki_types::ServerName;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -10,8 +10,7 @@
 //! and one sending fewer requests than its burst cannot be refused, however
 //! slow the machine.
 
-mod node;
-
+use crate::node::{Client, DOMAIN, Limits, TestNode, request};
 use hengqin_bridge::app::Node;
 use hengqin_bridge::config::{Config, ServerConfig};
 use hengqin_bridge::dev::mint::Flow;
@@ -19,7 +18,6 @@ use hengqin_bridge::limits::{quota_day, until_next_quota_day};
 use hengqin_bridge::model::{PartnerId, Reason};
 use hengqin_bridge::service::pb::{TranslateRequest, TranslateResponse};
 use hengqin_bridge::service::{Gateway, TranslateInput};
-use node::{Client, DOMAIN, Limits, TestNode, request};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,14 +2,14 @@
 //! assertion minted at test time by the test PKI and run through
 //! `pipeline::process` with the shipped policies.
 
-mod support;
+use crate::support;
 
+use crate::support::Env;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::dev::pki::{CrlChoice, ListSigner, SignerKind, TrustListSpec};
 use hengqin_bridge::model::{Reason, TrustDomainId};
 use hengqin_bridge::pipeline::TranslateRequest;
 use serde_json::json;
-use support::Env;
 use time::Duration;
 
 fn voucher(env: &Env) -> MintOptions {

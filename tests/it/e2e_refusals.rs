@@ -16,15 +16,13 @@
 //! those). Every request is about a data subject of its own for the same
 //! reason.
 
-mod node;
-
+use crate::node::{Client, DOMAIN, Limits, TestNode, request};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::dev::pki::{CrlChoice, SignerKind, TrustListSpec};
 use hengqin_bridge::model::{Loa, TrustDomainId};
 use hengqin_bridge::service::pb::TranslateRequest;
-use node::{Client, DOMAIN, Limits, TestNode, request};
 use serde_json::json;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};

@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
-mod raw_sled;
+use crate::raw_sled;
 
 const T0: OffsetDateTime = datetime!(2025-06-01 10:00:00 +08:00);
 

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-mod raw_sled;
+use crate::raw_sled;
 
 fn bridge(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hengqin-bridge")).args(args).output().expect("binary runs")

@@ -2,15 +2,12 @@
 //! a reopen and a killed process, the bounded queue, the async form, and
 //! the store's directory being free once the log and store are closed.
 
-use audit_support::*;
+use crate::audit_support::*;
 use hengqin_bridge::audit::{self, AppendTicket, AuditError, AuditLog, AuditOptions};
 use hengqin_bridge::signing::{Signer, SigningError};
 use hengqin_bridge::store::Store;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
-
-mod audit_support;
-mod raw_sled;
 
 #[test]
 fn a_hundred_events_from_several_threads_form_one_valid_chain() {
@@ -220,8 +217,11 @@ fn an_answered_event_survives_the_process_being_killed() {
         crash_child(Path::new(&dir));
     }
     let tmp = tempfile::tempdir().unwrap();
+    // This test's own name, as the harness knows it (module path without the crate).
+    let (_, module) = module_path!().split_once("::").unwrap();
+    let name = format!("{module}::an_answered_event_survives_the_process_being_killed");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "an_answered_event_survives_the_process_being_killed", "--test-threads=1"])
+        .args(["--exact", &name, "--test-threads=1"])
         .env(CRASH_CHILD, tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

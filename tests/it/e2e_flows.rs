@@ -5,11 +5,9 @@
 //! and `Bridge.VerifyLicence` accepts the licence — and refuses it once
 //! a byte of it changed.
 
-mod node;
-
+use crate::node::{TestNode, request};
 use hengqin_bridge::dev::mint::Flow;
 use hengqin_bridge::service::pb::{GetTrustStatusRequest, VerifyLicenceRequest};
-use node::{TestNode, request};
 use serde_json::{Value, json};
 
 const GBT: &str = "application/vnd.gbt36903+json";

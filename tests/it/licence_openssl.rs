@@ -6,8 +6,7 @@
 //! missing `openssl` binary fails the test. Both signer backends are
 //! checked: OpenSSL (the default) and the RustCrypto `sm2` crate.
 
-mod support;
-
+use crate::support::Env;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
@@ -16,7 +15,6 @@ use hengqin_bridge::signing::SignerBackend;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use support::Env;
 
 fn openssl(args: &[&str], cwd: &Path) -> String {
     let out = Command::new("openssl")

@@ -13,8 +13,7 @@
 //! from `policies/`. Everything runs at [`NOW`], so ages and scheme years
 //! are fixed.
 
-mod support;
-
+use crate::support::Env;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, remove_path, sample_claims, set_path};
 use hengqin_bridge::intake::parse_claims;
 use hengqin_bridge::licence::{SignedLicence, jcs};
@@ -28,7 +27,6 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use support::Env;
 use time::OffsetDateTime;
 use time::macros::datetime;
 

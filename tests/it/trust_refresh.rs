@@ -15,13 +15,11 @@
 //! - a partner certificate revoked in a refreshed CN-GD list fails the
 //!   TLS handshake of new connections, without a restart.
 
-mod node;
-
+use crate::node::{TestNode, request};
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
 use hengqin_bridge::dev::pki::{CrlChoice, ListSigner, SignerKind, TrustListEntry, TrustListSpec};
 use hengqin_bridge::model::TrustDomainId;
 use hengqin_bridge::service::pb::GetTrustStatusRequest;
-use node::{TestNode, request};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::PathBuf;

@@ -4,11 +4,10 @@
 //! each record verifies with signer trust; the license-app signature also
 //! verifies with the `openssl` CLI (a missing CLI fails the test).
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::Env;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hengqin_bridge::dev::mint::{Flow, MintOptions};
@@ -20,7 +19,6 @@ use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use serde_json::{Map, Value, json};
-use support::Env;
 
 const INSURER: &str = "gz-insurer-0001";
 const KYC: &str = "real-name-kyc";
