@@ -16,6 +16,7 @@
 //! | `LOAD_QUIET_RATE` | 50 | the quiet partner's rate in the noisy-neighbour phases, per second |
 //! | `LOAD_NOISY_RATE` | 1000 | the noisy partner's rate (its policy allows 30 per second) |
 //! | `LOAD_SERVER_CPUS` | unset | pin both servers to these CPUs (a `taskset -c` list); run the harness under `taskset -c` on the others, so that the load generator does not share the servers' cores |
+//! | `LOAD_SIGNER` | the config's (`openssl`) | `[signer] backend` of both servers, e.g. `rustcrypto` |
 //! | `LOAD_MANY_BINARY` | this build's | the `hengqin-bridge` binary of the second server; with `LOAD_EXTRA_PARTNERS=0` the partners comparison compares two builds on one configuration |
 //!
 //! Phases: set-up (PKI, policies, both servers started, connections,
@@ -53,6 +54,7 @@ struct Settings {
     noisy_rate: f64,
     many_binary: Option<PathBuf>,
     server_cpus: Option<String>,
+    signer: Option<String>,
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -74,6 +76,7 @@ impl Settings {
             noisy_rate: env_or("LOAD_NOISY_RATE", 1000.0),
             many_binary: std::env::var_os("LOAD_MANY_BINARY").map(PathBuf::from),
             server_cpus: std::env::var("LOAD_SERVER_CPUS").ok(),
+            signer: std::env::var("LOAD_SIGNER").ok(),
         }
     }
 
@@ -182,15 +185,16 @@ async fn run(s: &Settings) {
     let load_before = load_average();
     println!("load harness: {} cores, load average {load_before}", cores());
     println!(
-        "window {} s, concurrency {}, {} channels per partner, {} extra partners, open loop at {:.0} %",
+        "window {} s, concurrency {}, {} channels per partner, {} extra partners, open loop at {:.0} %, signer {}",
         s.seconds,
         s.concurrency,
         s.channels,
         s.extra_partners,
-        s.open_fraction * 100.0
+        s.open_fraction * 100.0,
+        s.signer.as_deref().unwrap_or("as configured (openssl)"),
     );
 
-    let world = World::create(s.extra_partners);
+    let world = World::create(s.extra_partners, s.signer.as_deref());
     println!("set-up: PKI and policies in {:.1} s", run_started.elapsed().as_secs_f64());
     let cpus = s.server_cpus.as_deref();
     let base = Server::start("base", None, cpus, &world.base_config);

@@ -186,7 +186,7 @@ impl Summary<'_> {
         );
         println!(
             "crypto per translation: ES256 verify {} + SM2 sign (node signer, {} B) {} = {} (before {}, after {}); \
-             bare SM2 digest-sign {} → {}",
+             OpenSSL's bare SM2 digest-sign {} → {}",
             us(c.es256_verify),
             c.message_bytes,
             us(c.sm2_sign),
@@ -205,7 +205,7 @@ impl Summary<'_> {
             us(harness)
         );
         println!(
-            "server CPU beyond crypto: {} − {} = {} (target ≤ {}: {}); beyond the bare signature: {}",
+            "server CPU beyond crypto: {} − {} = {} (target ≤ {}: {}); beyond ES256 + OpenSSL's bare signature: {}",
             us(server),
             us(c.per_translation()),
             us(beyond),

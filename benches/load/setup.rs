@@ -66,7 +66,9 @@ pub struct World {
 }
 
 impl World {
-    pub fn create(extra_partners: usize) -> World {
+    /// `signer`: the `[signer] backend` of both configurations, when not
+    /// the default.
+    pub fn create(extra_partners: usize, signer: Option<&str>) -> World {
         let now = OffsetDateTime::now_utc();
         let dir = tempfile::tempdir().expect("temporary directory");
         let shipped = dir.path().join("shipped");
@@ -95,7 +97,15 @@ impl World {
         let pki = generate(&dir.path().join("pki"), &opts).expect("test pki");
         let base_config = pki.config_path();
         let many_config = pki.path("bridge-many.toml");
-        let config = std::fs::read_to_string(&base_config).expect("bridge.toml");
+        let mut config = std::fs::read_to_string(&base_config).expect("bridge.toml");
+        if let Some(backend) = signer {
+            config = replace_once(
+                &config,
+                "[signer]\n",
+                &format!("[signer]\nbackend = {}\n", toml::Value::String(backend.to_owned())),
+            );
+            std::fs::write(&base_config, &config).expect("bridge.toml written");
+        }
         let many_text = replace_once(&config, &toml_string(&base), &toml_string(&many));
         let many_text = replace_once(&many_text, "path = \"state\"", "path = \"state-many\"");
         std::fs::write(&many_config, many_text).expect("bridge-many.toml written");
