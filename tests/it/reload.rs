@@ -7,21 +7,12 @@ use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{Pki, PkiOptions, generate};
 use hengqin_bridge::service::client;
 use hengqin_bridge::service::pb::TranslateRequest;
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tonic_types::StatusExt;
 
-/// `GET path` on the admin listener; the body.
-fn admin_get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
+use crate::support::admin_get;
 
 fn reloads(addr: std::net::SocketAddr, outcome: &str) -> u64 {
     let text = admin_get(addr, "/metrics");

@@ -4,11 +4,13 @@
 //! one), answers `health`, and drains and exits 0 on SIGTERM.
 
 use hengqin_bridge::dev::pki::{PkiOptions, generate};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+use crate::support::admin_get;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hengqin-bridge");
 
@@ -42,15 +44,6 @@ fn expect_log(lines: &mpsc::Receiver<serde_json::Value>, message: &str) -> serde
             return v;
         }
     }
-}
-
-fn admin_get(addr: &str, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[test]

@@ -13,6 +13,18 @@ use hengqin_bridge::trust::MemoryReplayGuard;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
+/// `GET path` on a node's admin listener, blocking: the whole response,
+/// status line first.
+pub fn admin_get(addr: impl std::net::ToSocketAddrs, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 pub const CLINIC: &str = "hq-clinic-0001";
 pub const VOUCHER: &str = "health-voucher";
 pub const GATEWAY: &str = "urn:hengqin-bridge:gateway:dev";
