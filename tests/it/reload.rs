@@ -5,7 +5,6 @@
 use hengqin_bridge::config::Config;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{Pki, PkiOptions, generate};
-use hengqin_bridge::service::client;
 use hengqin_bridge::service::pb::TranslateRequest;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -59,15 +58,7 @@ async fn a_broken_set_is_refused_and_a_valid_one_swapped_in() {
     let (reload, reloads_rx) = tokio::sync::mpsc::channel(1);
     let node = hengqin_bridge::app::spawn(config.clone(), Some(reloads_rx)).await.unwrap();
     let addrs = node.addrs;
-    let read = |p: &str| std::fs::read(fx.pki.path(p)).unwrap();
-    let mut bridge = client::connect(
-        addrs.grpc,
-        &read("server/ca.pem"),
-        &read("partners/hq-clinic-0001/client.pem"),
-        &read("partners/hq-clinic-0001/client.key"),
-    )
-    .await
-    .unwrap();
+    let mut bridge = crate::node::connect(&fx.pki, addrs.grpc, "hq-clinic-0001").await;
     let pki = &fx.pki;
     // A different resident each time: the per-subject limit is not under test.
     let request = |n: u8| TranslateRequest {

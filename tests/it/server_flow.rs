@@ -5,7 +5,6 @@
 use hengqin_bridge::config::Config;
 use hengqin_bridge::dev::mint::{Flow, MintOptions, mint_assertion};
 use hengqin_bridge::dev::pki::{PkiOptions, generate};
-use hengqin_bridge::service::client;
 use hengqin_bridge::service::pb::TranslateRequest;
 use hengqin_bridge::store::Store;
 use time::OffsetDateTime;
@@ -20,15 +19,7 @@ async fn a_partner_translates_over_mtls_and_every_decision_is_audited() {
     let node = hengqin_bridge::app::spawn(config.clone(), None).await.expect("the node binds");
     let addrs = node.addrs;
 
-    let read = |p: &str| std::fs::read(pki.path(p)).unwrap();
-    let mut bridge = client::connect(
-        addrs.grpc,
-        &read("server/ca.pem"),
-        &read("partners/hq-clinic-0001/client.pem"),
-        &read("partners/hq-clinic-0001/client.key"),
-    )
-    .await
-    .unwrap();
+    let mut bridge = crate::node::connect(&pki, addrs.grpc, "hq-clinic-0001").await;
     let jws = mint_assertion(&pki, &MintOptions::new(Flow::HealthVoucher, now)).unwrap();
     let req = TranslateRequest {
         assertion: jws.clone(),

@@ -166,11 +166,7 @@ impl Node {
     }
 
     async fn client(&self, id: &str) -> BridgeClient<Channel> {
-        let (cert, key) = self.partner_files(id);
-        let ca = self.read(layout::SERVER_CA);
-        client::connect(self.addrs.grpc, &ca, &std::fs::read(cert).unwrap(), &std::fs::read(key).unwrap())
-            .await
-            .unwrap()
+        crate::node::connect(&self.pki, self.addrs.grpc, id).await
     }
 
     async fn stop(mut self) {

@@ -25,6 +25,15 @@ use tonic::transport::Channel;
 
 pub type Client = BridgeClient<Channel>;
 
+/// A Bridge client at `grpc` presenting `partner`'s client certificate
+/// from `pki`, trusting `pki`'s server CA.
+pub async fn connect(pki: &Pki, grpc: std::net::SocketAddr, partner: &str) -> Client {
+    let id = PartnerId::parse(partner).unwrap();
+    let read = |rel: PathBuf| std::fs::read(pki.path(rel)).unwrap();
+    let (cert, key) = (read(layout::partner_client_cert(&id)), read(layout::partner_client_key(&id)));
+    client::connect(grpc, &read(PathBuf::from(layout::SERVER_CA)), &cert, &key).await.unwrap()
+}
+
 /// `ErrorInfo.domain` of every refusal (DESIGN §7).
 pub const DOMAIN: &str = "hengqin-bridge";
 
@@ -131,10 +140,7 @@ impl TestNode {
 
     /// A Bridge client presenting `partner`'s client certificate.
     pub async fn client(&self, partner: &str) -> Client {
-        let id = PartnerId::parse(partner).unwrap();
-        let cert = self.read(layout::partner_client_cert(&id));
-        let key = self.read(layout::partner_client_key(&id));
-        client::connect(self.addrs.grpc, &self.read(layout::SERVER_CA), &cert, &key).await.unwrap()
+        connect(&self.pki, self.addrs.grpc, partner).await
     }
 
     /// A client certificate, under the partner CA, for an id no policy
